@@ -1,0 +1,2 @@
+//! Sessions: plans of timeboxed segments, colotomic forms, and the pure timeline that maps
+//! them onto audio frames.

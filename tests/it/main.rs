@@ -1,0 +1,1 @@
+//! gongan's integration tests, as one binary.
