@@ -6,10 +6,18 @@
 //! drives it — starts each voice at exactly its frame, even in the middle of a block, and
 //! reports back what it started. The renderer never allocates, locks or does I/O.
 
+mod engine;
 mod frame;
+mod limiter;
+pub mod output;
 mod sound;
+mod voice;
 
+pub use engine::{
+    Controller, EngineConfig, EngineError, EngineEvent, FrameClock, Renderer, VoiceId, engine,
+};
 pub use frame::Frame;
+pub use limiter::Limiter;
 pub use sound::{Sound, SoundError};
 
 /// The rate the engine and every loaded sound run at unless an output asks for another.

@@ -1,1 +1,10 @@
 //! gongan's integration tests, as one binary.
+
+// Every allocation in this test binary goes through assert_no_alloc's checker, so a test
+// can prove that a piece of code (the audio callback) never allocates.
+#[global_allocator]
+static ALLOCATOR: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;
+
+mod engine;
+mod sound_path;
+mod support;

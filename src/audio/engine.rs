@@ -1,0 +1,501 @@
+//! The engine: a [`Controller`] on the control side and a [`Renderer`] on the audio side,
+//! joined only by wait-free ring buffers and atomics.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rtrb::{Consumer, Producer, PushError, RingBuffer};
+use serde::Serialize;
+use thiserror::Error;
+
+use super::frame::Frame;
+use super::limiter::Limiter;
+use super::sound::Sound;
+use super::voice::{FadeReason, Voice, VoiceEnd};
+
+#[cfg(test)]
+mod test;
+
+/// How an engine is sized. Everything the renderer needs is allocated up front from this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Frames per second of the frame clock and of every sound played.
+    pub sample_rate: u32,
+    /// Voices that may sound at once; past this the quietest (then oldest) is faded out.
+    pub max_voices: usize,
+    /// Voices that may wait for their start frame at once.
+    pub max_scheduled: usize,
+    /// Capacity of the command and report queues.
+    pub queue_capacity: usize,
+    /// Length of the quick fade used when a voice is stolen or cancelled, in milliseconds.
+    pub fade_ms: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            sample_rate: super::DEFAULT_SAMPLE_RATE,
+            max_voices: 64,
+            max_scheduled: 1024,
+            queue_capacity: 1024,
+            fade_ms: 5,
+        }
+    }
+}
+
+/// Identifies one scheduled sound, from `play` until it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct VoiceId(pub u64);
+
+/// What the renderer reports back to the control side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EngineEvent {
+    /// The voice's first frame was rendered at `frame`: the `requested` frame, or the start
+    /// of the block it arrived in when it arrived too late for that.
+    Started {
+        /// The voice.
+        id: VoiceId,
+        /// Where it actually started.
+        frame: Frame,
+        /// Where it was scheduled.
+        requested: Frame,
+    },
+    /// The voice played its sound to the end.
+    Finished {
+        /// The voice.
+        id: VoiceId,
+        /// The first frame after its last sample.
+        frame: Frame,
+    },
+    /// The voice was faded out to make room under the voice cap.
+    Stolen {
+        /// The voice.
+        id: VoiceId,
+        /// Where its fade-out began.
+        frame: Frame,
+    },
+    /// The control side cancelled the voice before or while it played.
+    Cancelled {
+        /// The voice.
+        id: VoiceId,
+        /// Where it was removed or began fading out.
+        frame: Frame,
+    },
+    /// Too many voices were waiting for their start frame; this one was dropped.
+    Rejected {
+        /// The voice.
+        id: VoiceId,
+    },
+}
+
+/// Why the control side could not send a command.
+#[derive(Debug, Error, PartialEq)]
+pub enum EngineError {
+    /// The command queue is full: the renderer is not running or is far behind.
+    #[error("the audio engine's command queue is full")]
+    QueueFull,
+    /// A sound decoded for another sample rate would play at the wrong pitch.
+    #[error("the sound is at {sound} Hz but the engine runs at {engine} Hz")]
+    RateMismatch {
+        /// The sound's rate.
+        sound: u32,
+        /// The engine's rate.
+        engine: u32,
+    },
+    /// Gains must be finite and not negative.
+    #[error("gain {0} is not a finite, non-negative number")]
+    InvalidGain(f32),
+}
+
+enum Command {
+    Play {
+        id: VoiceId,
+        sound: Arc<Sound>,
+        at: Frame,
+        gain: f32,
+    },
+    Cancel(VoiceId),
+}
+
+/// A message from the renderer. A sound the renderer is done with travels back in it, so
+/// that the last reference to a sound is never dropped (freed) on the audio thread.
+struct Report {
+    event: Option<EngineEvent>,
+    retired: Option<Arc<Sound>>,
+}
+
+/// State both sides read: the frame clock and counters.
+#[derive(Debug, Default)]
+struct Shared {
+    position: AtomicU64,
+    lost_reports: AtomicU64,
+}
+
+/// A read-only view of an engine's frame clock, cheap to clone and share between tasks.
+#[derive(Debug, Clone)]
+pub struct FrameClock {
+    shared: Arc<Shared>,
+    sample_rate: u32,
+}
+
+impl FrameClock {
+    /// Frames rendered so far: the frame the next block starts at.
+    #[must_use]
+    pub fn now(&self) -> Frame {
+        Frame(self.shared.position.load(Ordering::Acquire))
+    }
+
+    /// The clock's rate in frames per second.
+    #[must_use]
+    pub fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+}
+
+/// Builds an engine: the control side and the renderer, to be handed to an output.
+#[must_use]
+pub fn engine(config: EngineConfig) -> (Controller, Renderer) {
+    let (commands, command_rx) = RingBuffer::new(config.queue_capacity.max(1));
+    // Room for a report per command and per voice ending, so reports are rarely lost.
+    let report_capacity = 2 * config.queue_capacity + config.max_scheduled + config.max_voices;
+    let (report_tx, reports) = RingBuffer::new(report_capacity.max(1));
+    let shared = Arc::new(Shared::default());
+    // Fading voices need slots beyond the cap, so a stolen voice can fade while its
+    // replacement starts.
+    let voice_slots = config.max_voices + config.max_voices.div_ceil(4).max(1);
+    let controller = Controller {
+        commands,
+        reports,
+        clock: FrameClock {
+            shared: shared.clone(),
+            sample_rate: config.sample_rate,
+        },
+        next_id: 0,
+    };
+    let renderer = Renderer {
+        commands: command_rx,
+        reports: report_tx,
+        shared,
+        position: 0,
+        max_voices: config.max_voices.max(1),
+        fade_frames: (u64::from(config.fade_ms) * u64::from(config.sample_rate) / 1000).max(1)
+            as u32,
+        voices: Vec::with_capacity(voice_slots),
+        scheduled: Vec::with_capacity(config.max_scheduled.max(1)),
+        retired: Vec::with_capacity(voice_slots + config.max_scheduled.max(1)),
+        limiter: Limiter::new(config.sample_rate),
+        sample_rate: config.sample_rate,
+    };
+    (controller, renderer)
+}
+
+/// The control side of an engine: schedules and cancels sounds, reads the frame clock and
+/// what the renderer reports. Not shared between threads by itself; wrap it if needed.
+pub struct Controller {
+    commands: Producer<Command>,
+    reports: Consumer<Report>,
+    clock: FrameClock,
+    next_id: u64,
+}
+
+impl Controller {
+    /// Schedules `sound` to start exactly at frame `at` with a linear `gain`.
+    ///
+    /// A frame already rendered starts at the beginning of the next block, and the
+    /// [`EngineEvent::Started`] report says so; callers that must not play late sounds
+    /// (a session after a stall) check [`Controller::now`] first.
+    pub fn play(
+        &mut self,
+        sound: Arc<Sound>,
+        at: Frame,
+        gain: f32,
+    ) -> Result<VoiceId, EngineError> {
+        if sound.sample_rate() != self.clock.sample_rate {
+            return Err(EngineError::RateMismatch {
+                sound: sound.sample_rate(),
+                engine: self.clock.sample_rate,
+            });
+        }
+        if !gain.is_finite() || gain < 0.0 {
+            return Err(EngineError::InvalidGain(gain));
+        }
+        let id = VoiceId(self.next_id);
+        self.commands
+            .push(Command::Play {
+                id,
+                sound,
+                at,
+                gain,
+            })
+            .map_err(|_| EngineError::QueueFull)?;
+        self.next_id += 1;
+        Ok(id)
+    }
+
+    /// Stops a voice: removed if it has not started, faded out quickly if it is playing,
+    /// ignored if it has already ended.
+    pub fn cancel(&mut self, id: VoiceId) -> Result<(), EngineError> {
+        self.commands
+            .push(Command::Cancel(id))
+            .map_err(|_| EngineError::QueueFull)
+    }
+
+    /// Frames rendered so far: the earliest frame a sound can still start at.
+    #[must_use]
+    pub fn now(&self) -> Frame {
+        self.clock.now()
+    }
+
+    /// A shareable read-only handle on the frame clock.
+    #[must_use]
+    pub fn clock(&self) -> FrameClock {
+        self.clock.clone()
+    }
+
+    /// The engine's sample rate.
+    #[must_use]
+    pub fn sample_rate(&self) -> u32 {
+        self.clock.sample_rate
+    }
+
+    /// Reports the renderer could not deliver because the report queue was full.
+    #[must_use]
+    pub fn lost_reports(&self) -> u64 {
+        self.clock.shared.lost_reports.load(Ordering::Relaxed)
+    }
+
+    /// Takes every report the renderer has sent since the last call, in order, and frees
+    /// the sounds it has finished with. Call it regularly.
+    pub fn events(&mut self) -> Vec<EngineEvent> {
+        let mut events = Vec::new();
+        while let Ok(report) = self.reports.pop() {
+            events.extend(report.event);
+            drop(report.retired);
+        }
+        events
+    }
+}
+
+/// The audio side of an engine: renders interleaved stereo blocks.
+///
+/// `render` never allocates, locks or does I/O, so it is safe to call from a real-time
+/// audio callback; everything it needs was allocated by [`engine`].
+pub struct Renderer {
+    commands: Consumer<Command>,
+    reports: Producer<Report>,
+    shared: Arc<Shared>,
+    position: u64,
+    max_voices: usize,
+    fade_frames: u32,
+    voices: Vec<Voice>,
+    scheduled: Vec<Scheduled>,
+    retired: Vec<Arc<Sound>>,
+    limiter: Limiter,
+    sample_rate: u32,
+}
+
+struct Scheduled {
+    id: VoiceId,
+    sound: Arc<Sound>,
+    at: Frame,
+    gain: f32,
+}
+
+impl Renderer {
+    /// The frame the next block starts at.
+    #[must_use]
+    pub fn position(&self) -> Frame {
+        Frame(self.position)
+    }
+
+    /// The engine's sample rate.
+    #[must_use]
+    pub fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
+    /// Voices sounding now (including ones fading out).
+    #[must_use]
+    pub fn active_voices(&self) -> usize {
+        self.voices.len()
+    }
+
+    /// Renders the next `block.len() / 2` frames into `block` (interleaved stereo),
+    /// overwriting it, and advances the frame clock by that many frames.
+    pub fn render(&mut self, block: &mut [f32]) {
+        let frames = block.len() / 2;
+        block.fill(0.0);
+        self.send_retired();
+        self.take_commands();
+        self.start_due(frames);
+        let block = &mut block[..2 * frames];
+        let mut i = 0;
+        while i < self.voices.len() {
+            let end = self.voices[i].render(block);
+            let (at, event) = match end {
+                VoiceEnd::Playing => {
+                    i += 1;
+                    continue;
+                }
+                VoiceEnd::Finished(at) => (at, true),
+                VoiceEnd::Faded(at, _) => (at, false),
+            };
+            let voice = self.voices.swap_remove(i);
+            let event = event.then_some(EngineEvent::Finished {
+                id: voice.id,
+                frame: Frame(self.position + at as u64),
+            });
+            self.report(event, Some(voice.sound));
+        }
+        self.limiter.process(block);
+        self.position += frames as u64;
+        self.shared.position.store(self.position, Ordering::Release);
+    }
+
+    fn take_commands(&mut self) {
+        while let Ok(command) = self.commands.pop() {
+            match command {
+                Command::Play {
+                    id,
+                    sound,
+                    at,
+                    gain,
+                } => {
+                    if self.scheduled.len() < self.scheduled.capacity() {
+                        self.scheduled.push(Scheduled {
+                            id,
+                            sound,
+                            at,
+                            gain,
+                        });
+                    } else {
+                        self.report(Some(EngineEvent::Rejected { id }), Some(sound));
+                    }
+                }
+                Command::Cancel(id) => self.cancel(id),
+            }
+        }
+    }
+
+    fn cancel(&mut self, id: VoiceId) {
+        let frame = Frame(self.position);
+        if let Some(i) = self.scheduled.iter().position(|s| s.id == id) {
+            let scheduled = self.scheduled.swap_remove(i);
+            self.report(
+                Some(EngineEvent::Cancelled { id, frame }),
+                Some(scheduled.sound),
+            );
+        } else if let Some(voice) = self.voices.iter_mut().find(|v| v.id == id) {
+            if !voice.is_fading() {
+                voice.fade_out(self.fade_frames, FadeReason::Cancelled);
+                self.report(Some(EngineEvent::Cancelled { id, frame }), None);
+            }
+        }
+    }
+
+    /// Starts every scheduled voice whose frame falls before the end of this block, at its
+    /// exact offset inside the block.
+    fn start_due(&mut self, frames: usize) {
+        let block_end = self.position + frames as u64;
+        let mut i = 0;
+        while i < self.scheduled.len() {
+            if self.scheduled[i].at.0 >= block_end {
+                i += 1;
+                continue;
+            }
+            let s = self.scheduled.swap_remove(i);
+            let start = s.at.0.max(self.position);
+            self.make_room();
+            self.voices.push(Voice::new(
+                s.id,
+                s.sound,
+                s.gain,
+                start,
+                (start - self.position) as usize,
+            ));
+            self.report(
+                Some(EngineEvent::Started {
+                    id: s.id,
+                    frame: Frame(start),
+                    requested: s.at,
+                }),
+                None,
+            );
+        }
+    }
+
+    /// Keeps the number of sounding voices under the cap: the quietest (then oldest)
+    /// voice fades out quickly, and if every slot is taken the voice nearest the end of its
+    /// fade is dropped outright.
+    fn make_room(&mut self) {
+        let sounding = self.voices.iter().filter(|v| !v.is_fading()).count();
+        if sounding >= self.max_voices {
+            let victim = self
+                .voices
+                .iter_mut()
+                .filter(|v| !v.is_fading())
+                .min_by(|a, b| {
+                    a.level()
+                        .total_cmp(&b.level())
+                        .then(a.started.cmp(&b.started))
+                });
+            if let Some(victim) = victim {
+                victim.fade_out(self.fade_frames, FadeReason::Stolen);
+                let event = EngineEvent::Stolen {
+                    id: victim.id,
+                    frame: Frame(self.position),
+                };
+                self.report(Some(event), None);
+            }
+        }
+        if self.voices.len() == self.voices.capacity() {
+            let nearest_silence = self
+                .voices
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, v)| v.fade_remaining())
+                .map(|(i, _)| i);
+            if let Some(i) = nearest_silence {
+                let voice = self.voices.swap_remove(i);
+                self.report(None, Some(voice.sound));
+            }
+        }
+    }
+
+    /// Sends a report without blocking. If the queue is full the event is counted as lost
+    /// and the sound is kept for later, so it is still not freed here.
+    fn report(&mut self, event: Option<EngineEvent>, retired: Option<Arc<Sound>>) {
+        if let Err(PushError::Full(report)) = self.reports.push(Report { event, retired }) {
+            if report.event.is_some() {
+                self.shared.lost_reports.fetch_add(1, Ordering::Relaxed);
+            }
+            if let Some(sound) = report.retired {
+                self.retire(sound);
+            }
+        }
+    }
+
+    fn retire(&mut self, sound: Arc<Sound>) {
+        if self.retired.len() < self.retired.capacity() {
+            self.retired.push(sound);
+        } else {
+            // Unreachable by construction (the stash holds every sound the renderer can own);
+            // leaking beats freeing on the audio thread.
+            std::mem::forget(sound);
+        }
+    }
+
+    fn send_retired(&mut self) {
+        while let Some(sound) = self.retired.pop() {
+            if let Err(PushError::Full(report)) = self.reports.push(Report {
+                event: None,
+                retired: Some(sound),
+            }) {
+                self.retired.extend(report.retired);
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! The real sound path: cpal → ALSA → PulseAudio null sink, recorded from its monitor.
+//!
+//! `make test` starts PulseAudio with a null sink named `gongan`. These tests fail — never
+//! skip — when it is not running: the sound path is part of what gongan promises.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gongan::audio::output::{DeviceOutput, OutputSpec, RunningOutput, start};
+use gongan::audio::{Controller, EngineConfig, EngineEvent, Frame, Sound};
+
+use crate::support::read_wav;
+
+const SINK: &str = "gongan";
+
+/// Fails with a message saying how to get PulseAudio when the null sink is missing.
+pub fn require_null_sink() {
+    let sinks = Command::new("pactl")
+        .args(["list", "short", "sinks"])
+        .output()
+        .unwrap_or_else(|e| panic!("pactl is not installed ({e}); run `make test`"));
+    let list = String::from_utf8_lossy(&sinks.stdout);
+    assert!(
+        sinks.status.success() && list.lines().any(|l| l.split('\t').nth(1) == Some(SINK)),
+        "PulseAudio with the '{SINK}' null sink is not running; `make test` starts it \
+         (pactl said: {list}{})",
+        String::from_utf8_lossy(&sinks.stderr)
+    );
+}
+
+/// A `parecord` of the null sink's monitor, as 32-bit float stereo at 48 kHz.
+pub struct Recording {
+    child: Child,
+    path: PathBuf,
+}
+
+impl Recording {
+    /// Starts recording and returns once audio is arriving in the file.
+    pub fn start(dir: &Path) -> Recording {
+        let path = dir.join("monitor.wav");
+        let child = Command::new("parecord")
+            .args([
+                "--device",
+                &format!("{SINK}.monitor"),
+                "--rate=48000",
+                "--channels=2",
+                "--format=float32le",
+                "--file-format=wav",
+                "--latency-msec=10",
+            ])
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("parecord (pulseaudio-utils) must be installed; run `make test`");
+        let recording = Recording { child, path };
+        // Wait for the first audio (beyond the header) to land in the file.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::fs::metadata(&recording.path).map_or(0, |m| m.len()) < 48_000 {
+            assert!(Instant::now() < deadline, "parecord wrote no audio in 10 s");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        recording
+    }
+
+    /// Stops recording (SIGINT, so parecord finishes the WAV header) and returns the
+    /// samples as interleaved stereo.
+    pub fn stop(mut self) -> Vec<f32> {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("kill");
+        self.child.wait().expect("parecord exits");
+        let (samples, channels, rate) = read_wav(&self.path);
+        assert_eq!((channels, rate), (2, 48_000));
+        samples
+    }
+}
+
+/// Waits (on the engine's own reports) until `id`'s sound has been fully rendered,
+/// then until the frame clock is `tail` seconds past it, so the device has played it out.
+pub fn wait_until_played(controller: &mut Controller, tail: f64) -> Frame {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let finished = loop {
+        let done = controller.events().into_iter().find_map(|e| match e {
+            EngineEvent::Finished { frame, .. } => Some(frame),
+            _ => None,
+        });
+        if let Some(frame) = done {
+            break frame;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stroke never finished playing"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let until = finished + Frame::from_seconds(tail, controller.sample_rate());
+    while controller.now() < until {
+        assert!(Instant::now() < deadline, "the frame clock stopped");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    finished
+}
+
+/// The first frame whose level passes `threshold`.
+pub fn onset(samples: &[f32], threshold: f32) -> Option<usize> {
+    samples
+        .iter()
+        .position(|s| s.abs() > threshold)
+        .map(|i| i / 2)
+}
+
+/// A 1 kHz tone burst: a stroke that is easy to find and measure in a recording.
+fn burst(rate: u32) -> Arc<Sound> {
+    let frames = rate as usize / 5;
+    let samples = (0..frames)
+        .map(|i| 0.5 * (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / rate as f32 + 0.5).sin())
+        .collect();
+    Arc::new(Sound::mono(rate, samples).unwrap())
+}
+
+#[test]
+fn a_stroke_played_through_the_sound_card_is_recorded() {
+    require_null_sink();
+    let dir = tempfile::tempdir().unwrap();
+    let recording = Recording::start(dir.path());
+    let (mut controller, output) = DeviceOutput::open(None, EngineConfig::default())
+        .expect("the default ALSA device (PulseAudio) opens");
+    let rate = controller.sample_rate();
+    let sound = burst(rate);
+    let at = controller.now() + Frame::from_seconds(0.2, rate);
+    controller.play(sound, at, 1.0).unwrap();
+    wait_until_played(&mut controller, 0.5);
+    assert_eq!(output.fault(), None);
+    drop(output);
+    let samples = recording.stop();
+
+    let start = onset(&samples, 0.1).expect("the stroke is in the recording");
+    let end = samples.len() / 2 - onset(&reversed(&samples), 0.1).unwrap();
+    let length = (end - start) as f64 / 48_000.0;
+    assert!((0.19..0.21).contains(&length), "burst lasted {length} s");
+    let peak = samples.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    assert!((0.4..=0.55).contains(&peak), "peak {peak}");
+    // Its pitch survived the trip: about 1000 Hz from the zero crossings of the left side.
+    let left: Vec<f32> = samples[2 * start..2 * end]
+        .iter()
+        .step_by(2)
+        .copied()
+        .collect();
+    let crossings = left
+        .windows(2)
+        .filter(|w| w[0] < 0.0 && w[1] >= 0.0)
+        .count();
+    let hz = crossings as f64 / length;
+    assert!((990.0..1010.0).contains(&hz), "{hz} Hz");
+}
+
+#[test]
+fn the_default_output_is_the_sound_card_when_there_is_one() {
+    require_null_sink();
+    let (controller, output) = start(&OutputSpec::Device(None), EngineConfig::default()).unwrap();
+    assert!(
+        matches!(output, RunningOutput::Device(_)),
+        "{}",
+        output.describe()
+    );
+    // Its clock runs: wait for it to pass a tenth of a second of frames.
+    let target = Frame::from_seconds(0.1, controller.sample_rate());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while controller.now() < target {
+        assert!(
+            Instant::now() < deadline,
+            "the device clock does not advance"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn reversed(samples: &[f32]) -> Vec<f32> {
+    samples.chunks_exact(2).rev().flatten().copied().collect()
+}
