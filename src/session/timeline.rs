@@ -274,9 +274,14 @@ impl Speed {
     /// once (exact integer arithmetic).
     #[must_use]
     pub fn frames(self, plan_time: Duration, sample_rate: u32) -> u64 {
-        let num = plan_time.as_nanos() * u128::from(sample_rate) * 1000;
-        let den = u128::from(self.millis) * 1_000_000_000;
-        u64::try_from((num + den / 2) / den).unwrap_or(u64::MAX)
+        // Saturates rather than overflows for absurd inputs (`Duration::MAX`); plan
+        // lengths are bounded far below that by validation.
+        let num = plan_time
+            .as_nanos()
+            .saturating_mul(u128::from(sample_rate))
+            .saturating_mul(1000);
+        let den = u128::from(self.millis.max(1)) * 1_000_000_000;
+        u64::try_from(num.saturating_add(den / 2) / den).unwrap_or(u64::MAX)
     }
 }
 
@@ -545,7 +550,8 @@ impl Timeline {
 /// Computes every stroke of a session: `plan` steered by `history`, at `options`.
 ///
 /// Pure and total: the same inputs always give the same timeline, nothing panics, and an
-/// event at frame `x` never changes a stroke before `x`. Events that make no sense at their
+/// event at frame `x` never changes a stroke before `x`. An event during the buka takes
+/// effect at its end, where segment 0 starts. Events that make no sense at their
 /// moment (resume while running, anything after the end) are ignored. See the module docs
 /// for the musical model.
 #[must_use]
@@ -555,10 +561,12 @@ pub fn timeline(plan: &ValidPlan, history: &History, options: &TimelineOptions) 
     let mut current = Some(builder.start_run(0, builder.buka_end));
     for event in history.events() {
         let Some(run) = current.take() else { break };
-        let at = event.at().0;
+        // Steering during the buka takes effect when it lands: the opening phrase is a
+        // few seconds long and is never cut off.
+        let at = event.at().0.max(builder.buka_end);
         current = builder
             .advance(run, Some(at))
-            .and_then(|run| builder.apply(run, event));
+            .and_then(|run| builder.apply(run, event, at));
     }
     if let Some(run) = current {
         // What is left runs to the end; a run still paused or holding in overtime stays
@@ -900,8 +908,7 @@ impl<'a> Builder<'a> {
 
     /// Applies one steering event at its frame to the run current there (everything
     /// before the frame is already final).
-    fn apply(&mut self, mut cur: Current, event: &Steer) -> Option<Current> {
-        let at = event.at().0;
+    fn apply(&mut self, mut cur: Current, event: &Steer, at: u64) -> Option<Current> {
         match *event {
             Steer::Pause { .. } => {
                 if cur.paused_at.is_none() {

@@ -1,1 +1,3 @@
 //! gongan's integration tests, as one binary.
+
+mod timeline;
