@@ -8,7 +8,7 @@
 //!   [`Density`] that chooses which strokes sound.
 //! - [`history`]: the facilitator's steering (pause, next, extend…) as a [`History`] of
 //!   events at session-relative frames.
-//! - [`timeline`]: the pure function [`timeline()`] from a plan, a history and options to
+//! - [`timeline`](mod@timeline): the pure function [`timeline()`] from a plan, a history and options to
 //!   every stroke at its exact frame, plus queries the session actor and the HTTP API need.
 //! - [`templates()`]: the built-in plans, embedded in the binary.
 

@@ -323,8 +323,9 @@ pub struct TimelineOptions {
 }
 
 impl TimelineOptions {
-    /// Real-time speed at `sample_rate`, with overtime generated up to an hour past the
-    /// planned end (enough for `render`; the actor sets its own horizon).
+    /// Real-time speed at `sample_rate`, with no horizon: overtime reminders are then
+    /// bounded only by [`MAX_OVERTIME_REMINDERS`] per hold. The actor sets its own horizon
+    /// (now plus its look-ahead); `render` sets the frame it renders to.
     #[must_use]
     pub fn new(sample_rate: u32) -> TimelineOptions {
         TimelineOptions {
