@@ -13,7 +13,13 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// List the built-in plan templates: id, name, segment count and planned length.
+    #[command(
+        after_help = "Example:\n  gongan plans\n  wheel-of-misfortune   Wheel of Misfortune   5 segments   1h"
+    )]
+    Plans,
+}
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -34,5 +40,18 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {}
+    match cli.command {
+        Command::Plans => {
+            for (id, plan) in gongan::session::templates() {
+                let length = gongan::session::SegmentDuration::new(plan.total_duration());
+                println!(
+                    "{:<28} {:<40} {:>2} segments  {length}",
+                    id.as_str(),
+                    plan.name(),
+                    plan.segments().len(),
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }

@@ -1,2 +1,30 @@
 //! Sessions: plans of timeboxed segments, colotomic forms, and the pure timeline that maps
 //! them onto audio frames.
+//!
+//! The flow is parse → validate → compute:
+//! - [`plan`]: a [`Plan`] as written (TOML or JSON) becomes a [`ValidPlan`] once, at the
+//!   boundary; the rest of gongan trusts it.
+//! - [`form`]: the colotomic [`Form`]s whose beats subdivide a timebox, and the
+//!   [`Density`] that chooses which strokes sound.
+//! - [`history`]: the facilitator's steering (pause, next, extend…) as a [`History`] of
+//!   events at session-relative frames.
+//! - [`timeline`](mod@timeline): the pure function [`timeline()`] from a plan, a history and options to
+//!   every stroke at its exact frame, plus queries the session actor and the HTTP API need.
+//! - [`templates()`]: the built-in plans, embedded in the binary.
+
+pub mod duration;
+pub mod form;
+pub mod history;
+pub mod plan;
+mod templates;
+pub mod timeline;
+
+pub use duration::{DurationError, SegmentDuration};
+pub use form::{Beat, Density, Form, FormError, Part, Pattern, PatternError};
+pub use history::{History, HistoryError, Steer};
+pub use plan::{EndAction, Plan, PlanError, PlanId, RawSegment, Segment, ValidPlan};
+pub use templates::{TEMPLATE_SOURCES, template, templates};
+pub use timeline::{
+    BeatMark, Instrument, Position, RunEnd, SegmentRun, Speed, SpeedError, State, Stroke,
+    StrokeKind, Timeline, TimelineOptions, timeline,
+};
