@@ -7,11 +7,13 @@
 //! so a test fails if the synth drifts out of range, not only if it crashes.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::LazyLock;
 
 use gongan::audio::{DEFAULT_SAMPLE_RATE, Sound};
+use gongan::pack::manifest::{MANIFEST_FILE, Manifest};
 use gongan::synth::tuning::{PELOG_SARON_HZ, SLENDRO_KANYUT_MESEM_HZ};
-use gongan::synth::{Mallet, Mode, Voice, default_instruments, write_default_pack};
+use gongan::synth::{Mallet, Mode, SynthError, Voice, default_instruments, write_default_pack};
 use rustfft::FftPlanner;
 use rustfft::num_complex::Complex;
 
@@ -465,4 +467,82 @@ fn the_suwukan_fundamentals_beat() {
         "suwukan beat at {beat_hz:.2} Hz"
     );
     assert!(depth_db > 1.5, "suwukan beat only ±{depth_db:.2} dB");
+}
+
+// ---------------------------------------------------------------------------------------
+// The manifest, errors and the command line
+
+#[test]
+fn the_committed_manifest_parses_and_names_only_files_that_exist() {
+    let dir = committed_pack();
+    let text = std::fs::read_to_string(dir.join(MANIFEST_FILE)).unwrap();
+    let manifest: Manifest = toml::from_str(&text).unwrap();
+    assert_eq!(manifest.name, "default");
+    assert_eq!(manifest.licence, "CC0-1.0");
+    for (name, entry) in &manifest.instruments {
+        let files: Vec<_> = entry.file.iter().chain(&entry.variants).collect();
+        assert!(!files.is_empty(), "{name} has no files");
+        for file in files {
+            assert!(
+                dir.join(file).is_file(),
+                "{name}: {} is missing",
+                file.display()
+            );
+        }
+    }
+    assert_eq!(manifest.instruments["kenong"].variants.len(), 6);
+}
+
+#[test]
+fn a_pack_folder_that_cannot_be_created_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, b"").unwrap();
+    let target = blocker.join("pack");
+    let err = write_default_pack(&target).unwrap_err();
+    assert!(matches!(err, SynthError::CreateDir { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains(&*target.to_string_lossy()),
+        "{err}"
+    );
+}
+
+#[test]
+fn gongan_synth_lists_what_it_wrote_and_fails_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gongan"))
+        .args(["synth", "-o"])
+        .arg(dir.path().join("pack"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 24, "{stdout}");
+    assert!(
+        stdout.contains("gong.wav") && stdout.contains("pack.toml"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.lines().last().unwrap().contains("total, 23 files"),
+        "{stdout}"
+    );
+
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, b"").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gongan"))
+        .args(["synth", "-o"])
+        .arg(blocker.join("pack"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("gongan: cannot create pack folder"),
+        "{stderr}"
+    );
 }
