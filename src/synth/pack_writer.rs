@@ -131,7 +131,8 @@ fn write_wav(path: &Path, sound: &Sound) -> Result<WrittenFile, SynthError> {
     })
 }
 
-/// Runs `write` on `path` + `.tmp`, then renames the result to `path`.
+/// Runs `write` on `path` + `.tmp`, then renames the result to `path`; a failed write
+/// leaves no temporary file behind.
 fn write_atomically(
     path: &Path,
     write: impl FnOnce(&Path) -> Result<(), SynthError>,
@@ -139,7 +140,11 @@ fn write_atomically(
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    write(&tmp)?;
+    if let Err(err) = write(&tmp) {
+        // Best effort: the error that matters is the write's, not the clean-up's.
+        let _ = fs::remove_file(&tmp);
+        return Err(err);
+    }
     let io_error = |source| SynthError::Io {
         path: path.to_owned(),
         source,
