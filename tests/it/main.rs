@@ -8,4 +8,5 @@ static ALLOCATOR: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisable
 mod engine;
 mod sound_path;
 mod support;
+mod synth;
 mod timeline;

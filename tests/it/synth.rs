@@ -1,0 +1,548 @@
+//! The default pack, heard through an FFT: the committed files are exactly what the synth
+//! writes, and every instrument's pitch, partials, decay and beating land inside the ranges
+//! of GAMELAN.md.
+//!
+//! The analysers here measure the audio from scratch (spectral peaks, Schroeder decay
+//! curves, envelope spectra); each is first checked against a signal with a known answer,
+//! so a test fails if the synth drifts out of range, not only if it crashes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::LazyLock;
+
+use gongan::audio::{DEFAULT_SAMPLE_RATE, Sound};
+use gongan::pack::manifest::{MANIFEST_FILE, Manifest};
+use gongan::synth::tuning::{PELOG_SARON_HZ, SLENDRO_KANYUT_MESEM_HZ};
+use gongan::synth::{Mallet, Mode, SynthError, Voice, default_instruments, write_default_pack};
+use rustfft::FftPlanner;
+use rustfft::num_complex::Complex;
+
+const SR: f64 = DEFAULT_SAMPLE_RATE as f64;
+
+/// Every voice of the default pack, rendered once: (instrument, variant from 1, sound).
+static SOUNDS: LazyLock<Vec<(&'static str, usize, Sound)>> = LazyLock::new(|| {
+    default_instruments()
+        .into_iter()
+        .flat_map(|instrument| {
+            let name = instrument.name;
+            instrument
+                .voices
+                .into_iter()
+                .enumerate()
+                .map(move |(i, voice)| (name, i + 1, voice.render(DEFAULT_SAMPLE_RATE).unwrap()))
+        })
+        .collect()
+});
+
+fn voices_of(name: &str) -> impl Iterator<Item = (usize, &'static Sound)> + '_ {
+    SOUNDS
+        .iter()
+        .filter(move |(n, _, _)| *n == name)
+        .map(|(_, variant, sound)| (*variant, sound))
+}
+
+fn samples_f64(sound: &Sound) -> Vec<f64> {
+    sound.samples().iter().map(|&s| f64::from(s)).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Analysers
+
+/// A spectral peak: frequency in hertz and level in dB relative to the strongest peak.
+#[derive(Debug, Clone, Copy)]
+struct Peak {
+    hz: f64,
+    db: f64,
+}
+
+/// Peaks of the Hann-windowed spectrum of the first `seconds` of `samples`, within
+/// `floor_db` of the strongest, between `lo_hz` and `hi_hz`, lowest first. Zero padding to
+/// 4× and parabolic interpolation on the dB magnitudes give sub-bin frequencies.
+fn spectral_peaks(
+    samples: &[f64],
+    seconds: f64,
+    lo_hz: f64,
+    hi_hz: f64,
+    floor_db: f64,
+) -> Vec<Peak> {
+    let n = samples.len().min((seconds * SR) as usize);
+    let size = (4 * n).next_power_of_two();
+    let mut buf: Vec<Complex<f64>> = (0..size)
+        .map(|i| {
+            let s = if i < n {
+                let w = 0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / n as f64).cos();
+                samples[i] * w
+            } else {
+                0.0
+            };
+            Complex::new(s, 0.0)
+        })
+        .collect();
+    FftPlanner::new().plan_fft_forward(size).process(&mut buf);
+    let bin_hz = SR / size as f64;
+    let db: Vec<f64> = buf[..size / 2]
+        .iter()
+        .map(|c| 20.0 * (c.norm() + 1e-300).log10())
+        .collect();
+    let lo = ((lo_hz / bin_hz) as usize).max(1);
+    let hi = ((hi_hz / bin_hz) as usize).min(db.len() - 2);
+    let mut peaks: Vec<Peak> = (lo..=hi)
+        .filter(|&i| db[i] > db[i - 1] && db[i] >= db[i + 1])
+        .map(|i| {
+            let (a, b, c) = (db[i - 1], db[i], db[i + 1]);
+            let offset = 0.5 * (a - c) / (a - 2.0 * b + c);
+            Peak {
+                hz: (i as f64 + offset) * bin_hz,
+                db: b - 0.25 * (a - c) * offset,
+            }
+        })
+        .collect();
+    let top = peaks.iter().map(|p| p.db).fold(f64::MIN, f64::max);
+    peaks.retain(|p| p.db >= top + floor_db);
+    peaks.iter_mut().for_each(|p| p.db -= top);
+    peaks
+}
+
+/// The fundamental: the lowest spectral peak within 20 dB of the strongest.
+fn fundamental(sound: &Sound) -> f64 {
+    spectral_peaks(&samples_f64(sound), 8.0, 20.0, 8000.0, -20.0)[0].hz
+}
+
+/// T60 in seconds from the Schroeder backward-integrated energy decay curve: a straight
+/// line fitted between −5 and −25 dB, extrapolated to −60 dB (the usual T20 method, which
+/// ignores the attack and the faded tail).
+fn t60(samples: &[f64]) -> f64 {
+    let mut edc: Vec<f64> = samples.iter().map(|s| s * s).collect();
+    for i in (0..edc.len() - 1).rev() {
+        edc[i] += edc[i + 1];
+    }
+    let total = edc[0];
+    let points: Vec<(f64, f64)> = edc
+        .iter()
+        .enumerate()
+        .step_by(48)
+        .map(|(i, e)| (i as f64 / SR, 10.0 * (e / total).log10()))
+        .filter(|&(_, db)| (-25.0..=-5.0).contains(&db))
+        .collect();
+    assert!(points.len() >= 4, "too few points on the decay curve");
+    let n = points.len() as f64;
+    let (mt, md) = points
+        .iter()
+        .fold((0.0, 0.0), |(t, d), p| (t + p.0 / n, d + p.1 / n));
+    let (cov, var) = points.iter().fold((0.0, 0.0), |(c, v), p| {
+        (c + (p.0 - mt) * (p.1 - md), v + (p.0 - mt).powi(2))
+    });
+    -60.0 / (cov / var)
+}
+
+/// The strongest slow modulation (0.3–10 Hz) of the amplitude envelope of the band
+/// `centre_hz ± 8 Hz`: its rate in hertz and its depth in dB (amplitude of the sinusoidal
+/// swing of the envelope's level). The band is isolated with an analytic-signal filter (FFT,
+/// keep the band's positive frequencies, inverse FFT, magnitude); the attack, the faded tail
+/// and the steady decay are left out (0.2 s to 12 s, a line fitted to the log envelope).
+fn envelope_modulation(samples: &[f64], centre_hz: f64) -> (f64, f64) {
+    let n = samples.len();
+    let mut buf: Vec<Complex<f64>> = samples.iter().map(|&s| Complex::new(s, 0.0)).collect();
+    let mut planner = FftPlanner::new();
+    planner.plan_fft_forward(n).process(&mut buf);
+    for (i, c) in buf.iter_mut().enumerate() {
+        let hz = i as f64 * SR / n as f64;
+        // A raised-cosine band, not a brick wall: a sharp edge would ring at the distance
+        // from a partial to the edge and look like a beat.
+        let d = (hz - centre_hz).abs() / 8.0;
+        *c *= if i < n / 2 && d < 1.0 {
+            (std::f64::consts::FRAC_PI_2 * d).cos().powi(2)
+        } else {
+            0.0
+        };
+    }
+    planner.plan_fft_inverse(n).process(&mut buf);
+    // 100 envelope points per second, in dB.
+    let block = (SR / 100.0) as usize;
+    let first = 20;
+    let last = (n * 85 / 100 / block).min(1200);
+    let level: Vec<f64> = buf
+        .chunks_exact(block)
+        .take(last)
+        .skip(first)
+        .map(|c| 20.0 * (c.iter().map(|z| z.norm()).sum::<f64>() / block as f64 + 1e-300).log10())
+        .collect();
+    let m = level.len() as f64;
+    let mt = (m - 1.0) / 2.0;
+    let md = level.iter().sum::<f64>() / m;
+    let (cov, var) = level.iter().enumerate().fold((0.0, 0.0), |(c, v), (i, y)| {
+        (c + (i as f64 - mt) * (y - md), v + (i as f64 - mt).powi(2))
+    });
+    let slope = cov / var;
+    let size = (8 * level.len()).next_power_of_two();
+    let window = |i: usize| 0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / m).cos();
+    let mut env: Vec<Complex<f64>> = (0..size)
+        .map(|i| {
+            let v = level
+                .get(i)
+                .map_or(0.0, |y| (y - md - slope * (i as f64 - mt)) * window(i));
+            Complex::new(v, 0.0)
+        })
+        .collect();
+    planner.plan_fft_forward(size).process(&mut env);
+    let window_sum: f64 = (0..level.len()).map(window).sum();
+    let bin_hz = 100.0 / size as f64;
+    (((0.3 / bin_hz) as usize)..=((10.0 / bin_hz) as usize))
+        .map(|i| (i as f64 * bin_hz, 2.0 * env[i].norm() / window_sum))
+        .fold((0.0, 0.0), |a, b| if b.1 > a.1 { b } else { a })
+}
+
+/// A voice from bare modes with a quiet mallet, for checking the analysers.
+fn test_voice(modes: Vec<Mode>) -> Vec<f64> {
+    let voice = Voice {
+        modes,
+        mallet: Mallet {
+            thud: 0.0,
+            ..gongan::synth::mallet::HARD
+        },
+        tremolo: None,
+        seed: 1,
+    };
+    samples_f64(&voice.render(DEFAULT_SAMPLE_RATE).unwrap())
+}
+
+fn mode(freq_hz: f64, gain: f64, t60_s: f64) -> Mode {
+    Mode {
+        freq_hz,
+        gain,
+        t60_s,
+    }
+}
+
+#[test]
+fn the_analysers_measure_known_signals() {
+    let single = test_voice(vec![mode(200.0, 1.0, 3.0)]);
+    let measured = t60(&single);
+    assert!(
+        (measured - 3.0).abs() < 0.15,
+        "T60 of a 3 s mode measured {measured}"
+    );
+    let peaks = spectral_peaks(&single, 8.0, 20.0, 8000.0, -20.0);
+    assert!((peaks[0].hz - 200.0).abs() < 0.2, "{peaks:?}");
+
+    let beating = test_voice(vec![mode(100.0, 1.0, 10.0), mode(102.5, 0.6, 10.0)]);
+    let (hz, depth_db) = envelope_modulation(&beating, 101.0);
+    assert!(
+        (hz - 2.5).abs() < 0.2 && depth_db > 3.0,
+        "beat {hz} Hz {depth_db} dB"
+    );
+    let steady = test_voice(vec![mode(100.0, 1.0, 10.0), mode(100.0, 0.6, 10.0)]);
+    let (hz, depth_db) = envelope_modulation(&steady, 101.0);
+    assert!(
+        depth_db < 0.3,
+        "a single pitch showed a beat at {hz} Hz {depth_db} dB"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The committed pack
+
+fn committed_pack() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sounds/default")
+}
+
+fn sorted_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_synth_reproduces_the_committed_pack_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = write_default_pack(dir.path()).unwrap();
+    let names = sorted_files(dir.path());
+    assert_eq!(
+        names,
+        sorted_files(&committed_pack()),
+        "the pack's file list changed"
+    );
+    assert_eq!(summary.files.len(), names.len());
+    for name in &names {
+        let fresh = std::fs::read(dir.path().join(name)).unwrap();
+        let committed = std::fs::read(committed_pack().join(name)).unwrap();
+        assert!(
+            fresh == committed,
+            "{name} differs from sounds/default/{name}: run `gongan synth -o sounds/default` \
+             and commit the result if the change is intended"
+        );
+    }
+    let total: u64 = names
+        .iter()
+        .map(|n| std::fs::metadata(dir.path().join(n)).unwrap().len())
+        .sum();
+    assert_eq!(summary.total_bytes, total);
+}
+
+#[test]
+fn committed_sounds_start_on_their_first_sample_and_peak_under_minus_1_dbfs() {
+    let dir = committed_pack();
+    let wavs = sorted_files(&dir)
+        .into_iter()
+        .filter(|n| n.ends_with(".wav"));
+    let mut count = 0;
+    for name in wavs {
+        let mut reader = hound::WavReader::open(dir.join(&name)).unwrap();
+        let spec = reader.spec();
+        assert_eq!(
+            (spec.channels, spec.sample_rate, spec.bits_per_sample),
+            (1, 48_000, 24),
+            "{name}"
+        );
+        let full_scale = 8_388_608.0;
+        let samples: Vec<f64> = reader
+            .samples::<i32>()
+            .map(|s| f64::from(s.unwrap()) / full_scale)
+            .collect();
+        assert!(samples[0].abs() > 1e-3, "{name} starts at {}", samples[0]);
+        let peak = samples.iter().fold(0.0f64, |m, s| m.max(s.abs()));
+        assert!(peak <= 0.89, "{name} peaks at {peak}");
+        assert!(peak > 0.5, "{name} is not normalised: peak {peak}");
+        count += 1;
+    }
+    assert_eq!(count, 22);
+}
+
+// ---------------------------------------------------------------------------------------
+// Pitch and partials
+
+#[test]
+fn fundamentals_lie_in_the_measured_ranges() {
+    let ranges: [(&str, f64, f64); 8] = [
+        ("gong", 35.0, 60.0),
+        ("suwukan", 60.0, 100.0),
+        ("kempul", 100.0, 250.0),
+        ("kenong", 290.0, 626.0),
+        ("ketuk", 270.0, 320.0),
+        ("kempyang", 540.0, 640.0),
+        ("bonang", 300.0, 513.0),
+        ("saron", 594.0 * 0.99, 1024.0 * 1.01),
+    ];
+    for (name, lo, hi) in ranges {
+        let mut count = 0;
+        for (variant, sound) in voices_of(name) {
+            let f1 = fundamental(sound);
+            assert!(
+                (lo..=hi).contains(&f1),
+                "{name} {variant}: fundamental {f1:.1} Hz"
+            );
+            count += 1;
+        }
+        assert!(count > 0, "no {name}");
+    }
+}
+
+#[test]
+fn pitched_variants_follow_their_tunings() {
+    for (variant, sound) in voices_of("kenong") {
+        let want = SLENDRO_KANYUT_MESEM_HZ[variant - 1];
+        let f1 = fundamental(sound);
+        assert!(
+            (f1 / want - 1.0).abs() < 0.01,
+            "kenong {variant}: {f1:.1} Hz, want {want}"
+        );
+    }
+    for (variant, sound) in voices_of("saron") {
+        let want = PELOG_SARON_HZ[variant - 1];
+        let f1 = fundamental(sound);
+        assert!(
+            (f1 / want - 1.0).abs() < 0.01,
+            "saron {variant}: {f1:.1} Hz, want {want}"
+        );
+    }
+    assert_eq!(voices_of("kenong").count(), 6);
+    assert_eq!(voices_of("saron").count(), 7);
+}
+
+#[test]
+fn kempul_partials_sit_at_1_1565_187_2() {
+    let (_, sound) = voices_of("kempul").next().unwrap();
+    let samples = samples_f64(sound);
+    let f1 = fundamental(sound);
+    let peaks = spectral_peaks(&samples, 4.0, 50.0, 2000.0, -30.0);
+    for ratio in [1.0, 1.565, 1.87, 2.0] {
+        let found = peaks
+            .iter()
+            .find(|p| (p.hz / (f1 * ratio) - 1.0).abs() < 0.02);
+        assert!(
+            found.is_some(),
+            "no kempul partial near ×{ratio} of {f1:.1} Hz in {peaks:?}"
+        );
+    }
+}
+
+#[test]
+fn each_kenong_has_one_strong_partial_between_129_and_163() {
+    for (variant, sound) in voices_of("kenong") {
+        let f1 = fundamental(sound);
+        let peaks = spectral_peaks(&samples_f64(sound), 4.0, f1 * 1.1, 8000.0, -40.0);
+        let strongest = peaks.iter().max_by(|a, b| a.db.total_cmp(&b.db)).unwrap();
+        let ratio = strongest.hz / f1;
+        assert!(
+            (1.29..=1.63).contains(&ratio),
+            "kenong {variant}: second partial ×{ratio:.3}"
+        );
+        assert!(
+            strongest.db > -12.0,
+            "kenong {variant}: second partial only {:.1} dB",
+            strongest.db
+        );
+    }
+}
+
+#[test]
+fn gongs_are_inharmonic() {
+    // A beep has partials at whole multiples; a gong ageng has some well off them.
+    let (_, sound) = voices_of("gong").next().unwrap();
+    let f1 = fundamental(sound);
+    let peaks = spectral_peaks(&samples_f64(sound), 8.0, 30.0, 1000.0, -30.0);
+    let off_harmonic = peaks
+        .iter()
+        .filter(|p| {
+            let r = p.hz / f1;
+            (r - r.round()).abs() > 0.1
+        })
+        .count();
+    assert!(
+        peaks.len() >= 8,
+        "only {} gong partials: {peaks:?}",
+        peaks.len()
+    );
+    assert!(
+        off_harmonic >= 4,
+        "only {off_harmonic} inharmonic gong partials: {peaks:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Decay and beating
+
+#[test]
+fn decays_lie_in_the_documented_ranges() {
+    let ranges: [(&str, f64, f64); 8] = [
+        ("gong", 15.0, 25.0),
+        ("suwukan", 8.0, 12.0),
+        ("kempul", 5.0, 8.0),
+        ("kenong", 1.5, 5.5),
+        ("ketuk", 0.1, 0.3),
+        ("kempyang", 0.7, 1.4),
+        ("bonang", 0.8, 1.5),
+        ("saron", 1.0, 2.0),
+    ];
+    for (name, lo, hi) in ranges {
+        for (variant, sound) in voices_of(name) {
+            let measured = t60(&samples_f64(sound));
+            assert!(
+                (lo..=hi).contains(&measured),
+                "{name} {variant}: T60 {measured:.2} s"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_gong_has_ombak_a_slow_beat_near_its_octave() {
+    let (_, sound) = voices_of("gong").next().unwrap();
+    let f1 = fundamental(sound);
+    let (beat_hz, depth_db) = envelope_modulation(&samples_f64(sound), 2.0 * f1);
+    assert!((1.0..=4.0).contains(&beat_hz), "ombak at {beat_hz:.2} Hz");
+    assert!(depth_db > 1.5, "ombak only ±{depth_db:.2} dB");
+}
+
+#[test]
+fn the_suwukan_fundamentals_beat() {
+    let (_, sound) = voices_of("suwukan").next().unwrap();
+    let f1 = fundamental(sound);
+    let (beat_hz, depth_db) = envelope_modulation(&samples_f64(sound), f1);
+    assert!(
+        (0.5..=4.0).contains(&beat_hz),
+        "suwukan beat at {beat_hz:.2} Hz"
+    );
+    assert!(depth_db > 1.5, "suwukan beat only ±{depth_db:.2} dB");
+}
+
+// ---------------------------------------------------------------------------------------
+// The manifest, errors and the command line
+
+#[test]
+fn the_committed_manifest_parses_and_names_only_files_that_exist() {
+    let dir = committed_pack();
+    let text = std::fs::read_to_string(dir.join(MANIFEST_FILE)).unwrap();
+    let manifest: Manifest = toml::from_str(&text).unwrap();
+    assert_eq!(manifest.name, "default");
+    assert_eq!(manifest.licence, "CC0-1.0");
+    for (name, entry) in &manifest.instruments {
+        let files: Vec<_> = entry.file.iter().chain(&entry.variants).collect();
+        assert!(!files.is_empty(), "{name} has no files");
+        for file in files {
+            assert!(
+                dir.join(file).is_file(),
+                "{name}: {} is missing",
+                file.display()
+            );
+        }
+    }
+    assert_eq!(manifest.instruments["kenong"].variants.len(), 6);
+}
+
+#[test]
+fn a_pack_folder_that_cannot_be_created_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, b"").unwrap();
+    let target = blocker.join("pack");
+    let err = write_default_pack(&target).unwrap_err();
+    assert!(matches!(err, SynthError::CreateDir { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains(&*target.to_string_lossy()),
+        "{err}"
+    );
+}
+
+#[test]
+fn gongan_synth_lists_what_it_wrote_and_fails_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gongan"))
+        .args(["synth", "-o"])
+        .arg(dir.path().join("pack"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 24, "{stdout}");
+    assert!(
+        stdout.contains("gong.wav") && stdout.contains("pack.toml"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.lines().last().unwrap().contains("total, 23 files"),
+        "{stdout}"
+    );
+
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, b"").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gongan"))
+        .args(["synth", "-o"])
+        .arg(blocker.join("pack"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("gongan: cannot create pack folder"),
+        "{stderr}"
+    );
+}
