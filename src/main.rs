@@ -13,7 +13,27 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Check or start a sound pack.
+    #[command(subcommand)]
+    Pack(PackCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PackCommand {
+    /// Validate a pack: print one line per problem, or a summary if there are none.
+    #[command(after_help = "Example:\n  gongan pack check sounds/my-pack")]
+    Check {
+        /// The pack folder (holding pack.toml).
+        dir: std::path::PathBuf,
+    },
+    /// Start a new pack: a commented pack.toml and an example sound that passes `check`.
+    #[command(after_help = "Example:\n  gongan pack new sounds/my-pack")]
+    New {
+        /// The folder to create; it must not exist or be empty.
+        dir: std::path::PathBuf,
+    },
+}
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -34,5 +54,27 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {}
+    match cli.command {
+        Command::Pack(PackCommand::Check { dir }) => match gongan::pack::inspect(&dir) {
+            Ok(summary) => {
+                println!("{}: ok: {summary}", dir.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(problems) => {
+                for problem in &problems {
+                    println!("{problem}");
+                }
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        Command::Pack(PackCommand::New { dir }) => {
+            gongan::pack::scaffold(&dir)?;
+            println!(
+                "{}: new pack created; edit pack.toml, then run `gongan pack check {}`",
+                dir.display(),
+                dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
