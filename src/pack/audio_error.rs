@@ -7,6 +7,9 @@ use thiserror::Error;
 /// file's path.
 #[derive(Debug, PartialEq, Error)]
 pub enum AudioError {
+    /// The file could not be opened or read.
+    #[error("cannot read the file: {0}")]
+    Unreadable(String),
     /// The file has no bytes at all.
     #[error("the file is empty")]
     EmptyFile,
@@ -49,8 +52,8 @@ pub enum AudioError {
     DuplicateData,
     /// The `data` chunk claims more bytes than the file has.
     #[error(
-        "the WAV \"data\" chunk claims {declared} bytes but only {available} follow it \
-         (truncated or corrupt file)"
+        "the WAV \"data\" chunk runs past the end of the file: it claims {declared} bytes \
+         but only {available} follow (truncated or corrupt file)"
     )]
     DataPastEnd {
         /// The size in the chunk header.
@@ -90,8 +93,13 @@ pub enum AudioError {
     #[error("cannot decode WAV: {0}")]
     Wav(String),
     /// The FLAC/Ogg/MP3 decoder failed.
-    #[error("cannot decode: {0}")]
-    Decode(String),
+    #[error("cannot decode as {format}: {message}")]
+    Decode {
+        /// The format the extension promised (`FLAC`, `Ogg`, `MP3`).
+        format: &'static str,
+        /// The decoder's complaint.
+        message: String,
+    },
     /// A compressed stream changed its channel count or rate part-way through.
     #[error("the stream changes from {from} to {to} part-way through")]
     FormatChanged {

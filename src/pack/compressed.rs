@@ -9,6 +9,7 @@
 
 use std::io::Cursor;
 
+use rodio::decoder::DecoderError;
 use rodio::{Decoder, Source};
 
 use super::decode::Decoded;
@@ -26,7 +27,22 @@ pub fn decode(bytes: Vec<u8>, hint: &str) -> Result<Decoded, AudioError> {
         .with_byte_len(byte_len)
         .with_hint(hint)
         .build()
-        .map_err(|e| AudioError::Decode(e.to_string()))?;
+        .map_err(|e| AudioError::Decode {
+            format: match hint {
+                "flac" => "FLAC",
+                "mp3" => "MP3",
+                _ => "Ogg Vorbis",
+            },
+            message: match e {
+                // rodio's message for these drops the detail; symphonia reports a stream it
+                // cannot probe as an I/O error at end of data.
+                DecoderError::IoError(detail) => {
+                    format!("no readable audio stream found ({detail})")
+                }
+                DecoderError::UnrecognizedFormat => "format not recognised".into(),
+                other => other.to_string(),
+            },
+        })?;
     let channels = decoder.channels().get();
     let sample_rate = decoder.sample_rate().get();
     if !(1..=2).contains(&channels) {

@@ -90,28 +90,28 @@ pub fn decode_bytes(kind: AudioKind, bytes: Vec<u8>) -> Result<Decoded, AudioErr
 /// Reads and decodes the audio file at `path`, reading at most [`MAX_FILE_BYTES`].
 ///
 /// # Errors
-/// `Err(Ok(io))` when the file cannot be read, `Err(Err(audio))` when what it holds is not
-/// acceptable audio; the caller adds the path.
-pub fn decode_file(path: &Path) -> Result<Decoded, Result<std::io::Error, AudioError>> {
-    let kind = AudioKind::of(path).map_err(Err)?;
-    let file = File::open(path).map_err(Ok)?;
-    let len = file.metadata().map_err(Ok)?.len();
+/// Why the file cannot be read or is not acceptable audio; the caller adds the path.
+pub fn decode_file(path: &Path) -> Result<Decoded, AudioError> {
+    let kind = AudioKind::of(path)?;
+    let unreadable = |e: std::io::Error| AudioError::Unreadable(e.to_string());
+    let file = File::open(path).map_err(unreadable)?;
+    let len = file.metadata().map_err(unreadable)?.len();
     if len > MAX_FILE_BYTES {
-        return Err(Err(AudioError::FileTooLarge {
+        return Err(AudioError::FileTooLarge {
             bytes: len,
             limit: MAX_FILE_BYTES,
-        }));
+        });
     }
     // `take` bounds the read even if the file grows after the size check.
     let mut bytes = Vec::with_capacity(len as usize);
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(Ok)?;
+        .map_err(unreadable)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(Err(AudioError::FileTooLarge {
+        return Err(AudioError::FileTooLarge {
             bytes: bytes.len() as u64,
             limit: MAX_FILE_BYTES,
-        }));
+        });
     }
-    decode_bytes(kind, bytes).map_err(Err)
+    decode_bytes(kind, bytes)
 }

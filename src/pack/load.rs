@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::audio::Sound;
 
 use super::decode::{Decoded, decode_file};
-use super::manifest::{MANIFEST_FILE, Manifest};
+use super::manifest::{MANIFEST_FILE, MAX_MANIFEST_BYTES, Manifest};
 use super::paths::resolve_inside;
 use super::resample::{to_rate, trim_leading_zeros};
 use super::{AudioError, PackError};
@@ -39,7 +39,7 @@ pub fn open(dir: &Path) -> Result<Opened, PackError> {
         });
     }
     let manifest_path = dir.join(MANIFEST_FILE);
-    let text = match std::fs::read_to_string(real_dir.join(MANIFEST_FILE)) {
+    let text = match read_capped(&real_dir.join(MANIFEST_FILE)) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(PackError::MissingManifest {
@@ -63,6 +63,21 @@ pub fn open(dir: &Path) -> Result<Opened, PackError> {
         manifest_path,
         manifest,
     })
+}
+
+/// Reads a manifest's text, refusing more than [`MAX_MANIFEST_BYTES`].
+fn read_capped(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_MANIFEST_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_MANIFEST_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than the {MAX_MANIFEST_BYTES}-byte limit for a manifest"
+        )));
+    }
+    Ok(text)
 }
 
 impl Opened {
@@ -100,13 +115,7 @@ impl Opened {
             instrument: instrument.to_owned(),
             error,
         };
-        let mut audio = decode_file(&real).map_err(|e| match e {
-            Ok(error) => PackError::Io {
-                path: shown.clone(),
-                error,
-            },
-            Err(error) => audio_error(error),
-        })?;
+        let mut audio = decode_file(&real).map_err(audio_error)?;
         trim_leading_zeros(&mut audio.samples, audio.channels);
         if audio.samples.is_empty() {
             return Err(audio_error(AudioError::NoAudio("the file is silent")));

@@ -58,6 +58,9 @@ pub struct InstrumentEntry {
     pub gain_db: f32,
 }
 
+/// The largest `pack.toml` read: far more than [`MAX_SOUNDS`] entries need, small enough
+/// that a hostile manifest cannot exhaust memory.
+pub const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
 /// The longest instrument name, in bytes. Names travel in URLs, CLI flags and logs.
 pub const MAX_INSTRUMENT_NAME_LEN: usize = 32;
 /// The largest `gain_db` magnitude a manifest may set. Past ±24 dB a sound is either

@@ -1,1 +1,2 @@
 //! gongan's integration tests, as one binary.
+mod pack;

@@ -65,3 +65,23 @@ fn trailing_partial_frames_and_stray_bytes_are_tolerated() {
     wav[40..44].copy_from_slice(&11u32.to_le_bytes()); // 2¾ frames, then 1 stray byte
     assert_eq!(validate(&wav).unwrap().frames, 2);
 }
+
+#[test]
+fn integer_widths_scale_to_unit_range() {
+    for bits in [8u16, 16, 24, 32] {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 8_000,
+            bits_per_sample: bits,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut cursor = std::io::Cursor::new(Vec::new());
+        let mut writer = hound::WavWriter::new(&mut cursor, spec).unwrap();
+        let half = 1i32 << (bits - 2);
+        writer.write_sample(half).unwrap();
+        writer.write_sample(-half).unwrap();
+        writer.finalize().unwrap();
+        let decoded = decode(&cursor.into_inner()).unwrap();
+        assert_eq!(decoded.samples, vec![0.5, -0.5], "{bits} bits");
+    }
+}
