@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::PackError;
 use super::load;
+use super::manifest::ManifestProblem;
 
 /// One thing wrong with a pack. Displays as one line that names the file and the fault.
 #[derive(Debug)]
@@ -72,7 +73,22 @@ pub fn inspect(dir: &Path) -> Result<Summary, Vec<Problem>> {
         variants: 0,
         seconds: 0.0,
     };
-    for (name, entry) in &opened.manifest.instruments {
+    let too_many = problems.iter().any(|p| {
+        matches!(
+            p.error(),
+            PackError::Manifest {
+                problem: ManifestProblem::TooManySounds(_),
+                ..
+            }
+        )
+    });
+    // Past the cap, decoding every file is exactly the cost the cap exists to refuse.
+    let instruments = if too_many {
+        None
+    } else {
+        Some(&opened.manifest.instruments)
+    };
+    for (name, entry) in instruments.into_iter().flatten() {
         for file in entry.files() {
             match opened.sound(name, file, None) {
                 Ok(sound) => {

@@ -21,6 +21,30 @@ use super::{AudioError, MAX_DURATION_SECS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 /// The decoder's complaint, a channel count or rate gongan does not take, a mid-stream
 /// format change, or a stream longer than [`MAX_DURATION_SECS`].
 pub fn decode(bytes: Vec<u8>, hint: &str) -> Result<Decoded, AudioError> {
+    // The decoders are third-party parsers fed untrusted bytes. None is known to panic on
+    // bad input, but a pack upload must never take the server down, so a panic inside them
+    // is contained here and reported as a decode failure of this one file. (With
+    // `panic = "abort"` this would not help; the project does not set it.)
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        decode_unguarded(bytes, hint)
+    }))
+    .unwrap_or_else(|_| {
+        Err(AudioError::Decode {
+            format: format_name(hint),
+            message: "the decoder crashed on this file".into(),
+        })
+    })
+}
+
+fn format_name(hint: &str) -> &'static str {
+    match hint {
+        "flac" => "FLAC",
+        "mp3" => "MP3",
+        _ => "Ogg Vorbis",
+    }
+}
+
+fn decode_unguarded(bytes: Vec<u8>, hint: &str) -> Result<Decoded, AudioError> {
     let byte_len = bytes.len() as u64;
     let decoder = Decoder::builder()
         .with_data(Cursor::new(bytes))
@@ -28,11 +52,7 @@ pub fn decode(bytes: Vec<u8>, hint: &str) -> Result<Decoded, AudioError> {
         .with_hint(hint)
         .build()
         .map_err(|e| AudioError::Decode {
-            format: match hint {
-                "flac" => "FLAC",
-                "mp3" => "MP3",
-                _ => "Ogg Vorbis",
-            },
+            format: format_name(hint),
             message: match e {
                 // rodio's message for these drops the detail; symphonia reports a stream it
                 // cannot probe as an I/O error at end of data.

@@ -7,7 +7,7 @@ use crate::audio::Sound;
 
 use super::decode::{Decoded, decode_file};
 use super::manifest::{MANIFEST_FILE, MAX_MANIFEST_BYTES, Manifest};
-use super::paths::resolve_inside;
+use super::paths::{PathRefusal, resolve_inside};
 use super::resample::{to_rate, trim_leading_zeros};
 use super::{AudioError, PackError};
 
@@ -39,20 +39,25 @@ pub fn open(dir: &Path) -> Result<Opened, PackError> {
         });
     }
     let manifest_path = dir.join(MANIFEST_FILE);
-    let text = match read_capped(&real_dir.join(MANIFEST_FILE)) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    // The manifest too must be a file inside the pack, not a symlink to any file at all.
+    let real_manifest = match resolve_inside(&real_dir, Path::new(MANIFEST_FILE)) {
+        Ok(path) => path,
+        Err(PathRefusal::Missing) => {
             return Err(PackError::MissingManifest {
                 path: manifest_path,
             });
         }
-        Err(error) => {
+        Err(refusal) => {
             return Err(PackError::Io {
                 path: manifest_path,
-                error,
+                error: std::io::Error::other(refusal.to_string()),
             });
         }
     };
+    let text = read_capped(&real_manifest).map_err(|error| PackError::Io {
+        path: manifest_path.clone(),
+        error,
+    })?;
     let manifest = Manifest::parse(&text).map_err(|error| PackError::Syntax {
         path: manifest_path.clone(),
         error,

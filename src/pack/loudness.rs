@@ -28,14 +28,14 @@ pub fn loudness_db(samples: &[f32], channels: u16, sample_rate: u32) -> f32 {
             .sum::<f64>()
             / channels as f64
     };
-    let frames: Vec<f64> = samples.chunks_exact(channels).map(energy).collect();
-    let mut sum = 0.0;
+    // A running sum over the window: each frame's energy enters, and leaves `window`
+    // frames later (the lagged stream starts with `window` zeros).
+    let energies = || samples.chunks_exact(channels).map(energy);
+    let leaving = std::iter::repeat_n(0.0, window).chain(energies());
+    let mut sum = 0.0f64;
     let mut loudest = 0.0f64;
-    for (i, e) in frames.iter().enumerate() {
-        sum += e;
-        if i >= window {
-            sum -= frames[i - window];
-        }
+    for (entering, leaving) in energies().zip(leaving) {
+        sum += entering - leaving;
         loudest = loudest.max(sum);
     }
     let mean_square = loudest / window as f64;

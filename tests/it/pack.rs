@@ -604,3 +604,40 @@ proptest! {
         }
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_manifest_symlinked_from_outside_the_pack_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let secret = root.path().join("secret.toml");
+    std::fs::write(&secret, "name = \"x\"\n").unwrap();
+    let dir = root.path().join("pack");
+    std::fs::create_dir(&dir).unwrap();
+    std::os::unix::fs::symlink(&secret, dir.join("pack.toml")).unwrap();
+    let problems = check(&dir);
+    assert_eq!(problems.len(), 1);
+    assert!(
+        problems[0]
+            .to_string()
+            .contains("leads outside the pack folder"),
+        "{}",
+        problems[0]
+    );
+}
+
+#[test]
+fn a_pack_over_the_sound_cap_is_refused_without_decoding_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let variants: Vec<String> = (0..300).map(|i| format!("\"missing-{i}.wav\"")).collect();
+    write_manifest(
+        dir.path(),
+        &format!("[instruments.many]\nvariants = [{}]\n", variants.join(", ")),
+    );
+    let problems = check(dir.path());
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].to_string().contains("lists 300 sounds"),
+        "{}",
+        problems[0]
+    );
+}
