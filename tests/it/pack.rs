@@ -641,3 +641,36 @@ fn a_pack_over_the_sound_cap_is_refused_without_decoding_its_files() {
         problems[0]
     );
 }
+
+#[test]
+fn the_pack_commands_print_one_line_per_problem_and_set_the_exit_code() {
+    let gongan = |args: &[&std::ffi::OsStr]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gongan"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("fresh");
+    let new = gongan(&["pack".as_ref(), "new".as_ref(), dir.as_os_str()]);
+    assert!(new.status.success(), "{new:?}");
+    let ok = gongan(&["pack".as_ref(), "check".as_ref(), dir.as_os_str()]);
+    assert!(ok.status.success(), "{ok:?}");
+    let out = String::from_utf8(ok.stdout).unwrap();
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        out.contains("1 instruments, 1 variants, 1.0 s of audio"),
+        "{out}"
+    );
+
+    let again = gongan(&["pack".as_ref(), "new".as_ref(), dir.as_os_str()]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+
+    std::fs::write(dir.join("gong.wav"), b"").unwrap();
+    std::fs::write(dir.join("pack.toml"), "name = \"x\"\n[instruments.gong]\nfile = \"gong.wav\"\n[instruments.ketuk]\nfile = \"k.wav\"\n").unwrap();
+    let bad = gongan(&["pack".as_ref(), "check".as_ref(), dir.as_os_str()]);
+    assert!(!bad.status.success());
+    let out = String::from_utf8(bad.stdout).unwrap();
+    assert_eq!(out.lines().count(), 2, "{out}");
+}
