@@ -6,7 +6,7 @@
 //! [`MAX_FILE_BYTES`](super::MAX_FILE_BYTES), and accepts only what gongan can play: one
 //! `fmt ` chunk describing mono or stereo 8/16/24/32-bit integer PCM or 32-bit float at
 //! 8–192 kHz, and one `data` chunk that really is in the file and lasts at most
-//! [`MAX_DURATION_SECS`](super::MAX_DURATION_SECS). Every size used afterwards comes from
+//! [`MAX_DURATION_SECS`]. Every size used afterwards comes from
 //! this validated description, never straight from a header field.
 
 use std::io::Cursor;
