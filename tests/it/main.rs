@@ -6,6 +6,7 @@
 static ALLOCATOR: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;
 
 mod engine;
+mod pack;
 mod sound_path;
 mod support;
 mod synth;

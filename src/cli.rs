@@ -1,0 +1,135 @@
+//! The command-line flags (clap) and the dispatch to each command.
+
+mod devices;
+mod play;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use gongan::audio::output::OutputSpec;
+
+/// gongan paces team practice sessions with gamelan gong cues.
+#[derive(Debug, Parser)]
+#[command(name = "gongan", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the built-in plan templates: id, name, segment count and planned length.
+    #[command(
+        after_help = "Example:\n  gongan plans\n  wheel-of-misfortune   Wheel of Misfortune   5 segments   1h"
+    )]
+    Plans,
+    /// Render the default pack from the built-in gamelan synthesizer.
+    #[command(after_help = "Example:\n  gongan synth -o sounds/default\n\n\
+        Writes gong.wav, suwukan.wav, kempul.wav, kenong-1..6.wav, ketuk.wav, kempyang.wav,\n\
+        bonang-1..4.wav, saron-1..7.wav (mono 48 kHz 24-bit) and pack.toml. The output is\n\
+        the same byte for byte on every run.")]
+    Synth {
+        /// Folder to write the pack into; created if missing, same-named files replaced.
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
+    },
+    /// Check, start or listen to a sound pack.
+    #[command(subcommand)]
+    Pack(PackCommand),
+    /// List the sound cards gongan can play to.
+    #[command(after_help = "Example:\n  gongan devices\n  gongan pack play --output device:USB")]
+    Devices,
+}
+
+#[derive(Debug, Subcommand)]
+enum PackCommand {
+    /// Validate a pack: print one line per problem, or a summary if there are none.
+    #[command(after_help = "Example:\n  gongan pack check sounds/my-pack")]
+    Check {
+        /// The pack folder (holding pack.toml).
+        dir: PathBuf,
+    },
+    /// Start a new pack: a commented pack.toml and an example sound that passes `check`.
+    #[command(after_help = "Example:\n  gongan pack new sounds/my-pack")]
+    New {
+        /// The folder to create; it must not exist or be empty.
+        dir: PathBuf,
+    },
+    /// Play every instrument of a pack once, one after another.
+    #[command(after_help = "Examples:\n  gongan pack play\n  \
+        gongan pack play sounds/my-pack --only gong,kenong\n  \
+        gongan pack play --output wav:default-pack.wav")]
+    Play {
+        /// The pack folder.
+        #[arg(default_value = "sounds/default")]
+        dir: PathBuf,
+        /// Where the sound goes: device, device:NAME, null or wav:PATH.
+        #[arg(long, short, default_value = "device")]
+        output: OutputSpec,
+        /// Only these instruments (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Seconds between strokes.
+        #[arg(long, default_value_t = 1.5)]
+        gap: f64,
+    },
+}
+
+/// Runs the command the flags name.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Plans => {
+            for (id, plan) in gongan::session::templates() {
+                let length = gongan::session::SegmentDuration::new(plan.total_duration());
+                println!(
+                    "{:<28} {:<40} {:>2} segments  {length}",
+                    id.as_str(),
+                    plan.name(),
+                    plan.segments().len(),
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Synth { output } => {
+            let summary = gongan::synth::write_default_pack(&output)?;
+            for file in &summary.files {
+                println!("{:>10} bytes  {}", file.bytes, file.path.display());
+            }
+            println!(
+                "{:>10} bytes  total, {} files",
+                summary.total_bytes,
+                summary.files.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Pack(PackCommand::Check { dir }) => match gongan::pack::inspect(&dir) {
+            Ok(summary) => {
+                println!("{}: ok: {summary}", dir.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(problems) => {
+                for problem in &problems {
+                    println!("{problem}");
+                }
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        Command::Pack(PackCommand::New { dir }) => {
+            gongan::pack::scaffold(&dir)?;
+            println!(
+                "{}: new pack created; edit pack.toml, then run `gongan pack check {}`",
+                dir.display(),
+                dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Pack(PackCommand::Play {
+            dir,
+            output,
+            only,
+            gap,
+        }) => play::run(&dir, &output, &only, gap),
+        Command::Devices => devices::run(),
+    }
+}
