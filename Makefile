@@ -24,7 +24,7 @@ run: deps
 
 ## test: install what the tests need, start a PulseAudio null sink, run every check and test
 test: test-deps pulse lint
-	$(CARGO) test --all-targets --no-fail-fast
+	$(CARGO) test --no-fail-fast
 
 lint:
 	$(CARGO) fmt --all -- --check

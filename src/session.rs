@@ -13,16 +13,20 @@
 //! - [`templates()`]: the built-in plans, embedded in the binary.
 
 pub mod duration;
+mod event;
 pub mod form;
 pub mod history;
 pub mod plan;
+pub mod runner;
 mod templates;
 pub mod timeline;
 
 pub use duration::{DurationError, SegmentDuration};
+pub use event::SessionEvent;
 pub use form::{Beat, Density, Form, FormError, Part, Pattern, PatternError};
 pub use history::{History, HistoryError, Steer};
 pub use plan::{EndAction, Plan, PlanError, PlanId, RawSegment, Segment, ValidPlan};
+pub use runner::{Runner, SegmentStatus, Snapshot, SteerCommand, SteerError};
 pub use templates::{TEMPLATE_SOURCES, template, templates};
 pub use timeline::{
     BeatMark, Instrument, Position, RunEnd, SegmentRun, Speed, SpeedError, State, Stroke,

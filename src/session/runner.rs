@@ -1,0 +1,454 @@
+//! [`Runner`]: a session played on an engine — the synchronous core shared by the live
+//! session actor and the offline render.
+//!
+//! The runner keeps the plan, the facilitator's [`History`] and the [`Timeline`] computed
+//! from them. Steering appends to the history and recomputes; strokes already handed to
+//! the engine that the new timeline no longer wants are cancelled. Strokes are sent a
+//! little ahead of their frame (the look-ahead), each at its exact frame: the engine's
+//! frame clock does the timing, never a timer.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use super::event::SessionEvent;
+use super::history::{History, HistoryError, Steer};
+use super::plan::ValidPlan;
+use super::timeline::{State, Stroke, Timeline, TimelineOptions, timeline};
+use crate::audio::{Controller, EngineError, EngineEvent, Frame, VoiceId};
+use crate::pack::Pack;
+
+/// How late a stroke may be sent and still play. Anything later means the control side
+/// stalled (process stopped, machine suspended): such strokes are dropped rather than
+/// played in a burst, and the session continues from where the clock is.
+pub const STALL_TOLERANCE: Duration = Duration::from_millis(50);
+
+/// A facilitator's command.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SteerCommand {
+    /// Freeze the session.
+    Pause,
+    /// Continue after a pause.
+    Resume,
+    /// Close the current segment and start the next.
+    Next,
+    /// Restart the previous segment.
+    Previous,
+    /// Lengthen the current segment.
+    Extend(Duration),
+    /// End the session now.
+    Stop,
+}
+
+impl SteerCommand {
+    /// The command's name, as in the API paths.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            SteerCommand::Pause => "pause",
+            SteerCommand::Resume => "resume",
+            SteerCommand::Next => "next",
+            SteerCommand::Previous => "previous",
+            SteerCommand::Extend(_) => "extend",
+            SteerCommand::Stop => "stop",
+        }
+    }
+}
+
+/// Why a command was refused. The session is unchanged.
+#[derive(Debug, Error, PartialEq)]
+pub enum SteerError {
+    /// Nothing to steer.
+    #[error("the session has finished; start a new one")]
+    Finished,
+    /// Pause while paused.
+    #[error("the session is already paused")]
+    AlreadyPaused,
+    /// Resume while not paused.
+    #[error("the session is not paused")]
+    NotPaused,
+    /// The history refused the event (e.g. an extension out of range).
+    #[error(transparent)]
+    History(#[from] HistoryError),
+}
+
+/// A session being played: plan, history, timeline, and what has been sent to the engine.
+pub struct Runner {
+    plan: ValidPlan,
+    options: TimelineOptions,
+    history: History,
+    timeline: Timeline,
+    origin: Frame,
+    /// Session frame up to which strokes have been sent (or dropped).
+    sent_until: Frame,
+    /// Strokes sent to the engine that have not started yet.
+    in_flight: HashMap<VoiceId, Stroke>,
+    runs_announced: usize,
+    overtime_announced: Option<usize>,
+    finished: bool,
+    missing: Vec<&'static str>,
+}
+
+impl Runner {
+    /// A session of `plan` whose frame 0 (the start of the buka) is engine frame `origin`.
+    #[must_use]
+    pub fn new(plan: ValidPlan, options: TimelineOptions, origin: Frame) -> Runner {
+        let history = History::new();
+        let timeline = timeline(&plan, &history, &options);
+        Runner {
+            plan,
+            options,
+            history,
+            timeline,
+            origin,
+            sent_until: Frame::ZERO,
+            in_flight: HashMap::new(),
+            runs_announced: 0,
+            overtime_announced: None,
+            finished: false,
+            missing: Vec::new(),
+        }
+    }
+
+    /// The plan.
+    #[must_use]
+    pub fn plan(&self) -> &ValidPlan {
+        &self.plan
+    }
+
+    /// The current timeline (session-relative frames).
+    #[must_use]
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+
+    /// The steering so far.
+    #[must_use]
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Engine frame of the session's frame 0.
+    #[must_use]
+    pub fn origin(&self) -> Frame {
+        self.origin
+    }
+
+    /// The options the timeline is computed with.
+    #[must_use]
+    pub fn options(&self) -> &TimelineOptions {
+        &self.options
+    }
+
+    /// The session frame at engine frame `now`.
+    #[must_use]
+    pub fn session_frame(&self, now: Frame) -> Frame {
+        now.saturating_sub(self.origin)
+    }
+
+    /// Whether the session's final gong has been announced.
+    #[must_use]
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Applies a facilitator's command at engine frame `now`: records it, recomputes the
+    /// timeline, and cancels the strokes sent for frames from `now` on (they are sent again
+    /// from the new timeline by the next [`Runner::pump`]).
+    pub fn steer(
+        &mut self,
+        command: SteerCommand,
+        now: Frame,
+        engine: &mut Controller,
+    ) -> Result<SessionEvent, SteerError> {
+        let at = self.session_frame(now);
+        let state = self.timeline.position_at(at).state;
+        match (state, command) {
+            (State::Finished, _) => return Err(SteerError::Finished),
+            (State::Paused, SteerCommand::Pause) => return Err(SteerError::AlreadyPaused),
+            (s, SteerCommand::Resume) if s != State::Paused => return Err(SteerError::NotPaused),
+            _ => {}
+        }
+        let steer = match command {
+            SteerCommand::Pause => Steer::Pause { at },
+            SteerCommand::Resume => Steer::Resume { at },
+            SteerCommand::Next => Steer::Next { at },
+            SteerCommand::Previous => Steer::Previous { at },
+            SteerCommand::Extend(by) => Steer::Extend { at, by },
+            SteerCommand::Stop => Steer::Stop { at },
+        };
+        self.history.push(steer)?;
+        self.timeline = timeline(&self.plan, &self.history, &self.options);
+        self.in_flight.retain(|id, stroke| {
+            let keep = stroke.frame < at;
+            if !keep {
+                // A full queue means the renderer is not running; the voice then never
+                // plays anyway, so there is nothing better to do than carry on.
+                let _ = engine.cancel(*id);
+            }
+            keep
+        });
+        self.sent_until = self.sent_until.min(at);
+        if self.overtime_announced.is_some() && command != SteerCommand::Pause {
+            self.overtime_announced = None;
+        }
+        Ok(match command {
+            SteerCommand::Pause => SessionEvent::Paused { frame: now },
+            SteerCommand::Resume => SessionEvent::Resumed { frame: now },
+            SteerCommand::Next => SessionEvent::Skipped {
+                frame: now,
+                to: "next",
+            },
+            SteerCommand::Previous => SessionEvent::Skipped {
+                frame: now,
+                to: "previous",
+            },
+            SteerCommand::Extend(by) => SessionEvent::Extended {
+                frame: now,
+                seconds: by.as_secs_f64(),
+            },
+            SteerCommand::Stop => SessionEvent::Stopped { frame: now },
+        })
+    }
+
+    /// Sends the engine every stroke due before `now + lookahead` that has not been sent,
+    /// each at its exact frame, and returns what the session has to announce by `now`
+    /// (segments started, overtime, the end, strokes dropped after a stall).
+    pub fn pump(
+        &mut self,
+        now: Frame,
+        lookahead: Frame,
+        engine: &mut Controller,
+        pack: &Pack,
+    ) -> Vec<SessionEvent> {
+        let mut events = Vec::new();
+        let rate = self.timeline.sample_rate();
+        let tolerance = Frame::from_duration(STALL_TOLERANCE, rate);
+        let until = self.session_frame(now + lookahead);
+        let mut dropped = 0;
+        let mut sent_until = until;
+        let due: Vec<Stroke> = self
+            .timeline
+            .strokes_between(self.sent_until, until)
+            .to_vec();
+        for stroke in due {
+            let frame = self.origin + stroke.frame;
+            if frame + tolerance < now {
+                dropped += 1;
+                continue;
+            }
+            let name = stroke.instrument.name();
+            let Some((sound, gain)) = pack.instrument(name).and_then(|instrument| {
+                let sound = instrument.sound(stroke.variant.map(u32::from))?;
+                Some((sound.clone(), instrument.gain()))
+            }) else {
+                if !self.missing.contains(&name) {
+                    tracing::warn!(
+                        instrument = name,
+                        "the pack has no such instrument; its strokes are silent"
+                    );
+                    self.missing.push(name);
+                }
+                continue;
+            };
+            let gain = gain * 10f32.powf(stroke.gain_db / 20.0);
+            match engine.play(sound, frame, gain) {
+                Ok(id) => {
+                    self.in_flight.insert(id, stroke);
+                }
+                Err(EngineError::QueueFull) => {
+                    // Try again on the next pump, from this stroke on.
+                    sent_until = stroke.frame;
+                    break;
+                }
+                Err(err) => tracing::error!("cannot play {name}: {err}"),
+            }
+        }
+        self.sent_until = self.sent_until.max(sent_until);
+        if dropped > 0 {
+            tracing::warn!(
+                dropped,
+                "caught up after a stall: dropped strokes whose time had passed"
+            );
+            events.push(SessionEvent::Dropped {
+                strokes: dropped,
+                frame: now,
+            });
+        }
+        events.extend(self.announcements(now));
+        events
+    }
+
+    /// Turns an engine report about one of this session's strokes into a session event.
+    pub fn on_engine_event(&mut self, event: &EngineEvent) -> Option<SessionEvent> {
+        match *event {
+            EngineEvent::Started { id, frame, .. } => {
+                let stroke = self.in_flight.remove(&id)?;
+                Some(SessionEvent::Stroke {
+                    frame,
+                    seconds: self.seconds(frame),
+                    instrument: stroke.instrument,
+                    variant: stroke.variant,
+                    segment: stroke.segment,
+                    kind: stroke.kind,
+                })
+            }
+            EngineEvent::Cancelled { id, .. } | EngineEvent::Rejected { id } => {
+                self.in_flight.remove(&id);
+                None
+            }
+            EngineEvent::Finished { .. } | EngineEvent::Stolen { .. } => None,
+        }
+    }
+
+    fn seconds(&self, frame: Frame) -> f64 {
+        self.session_frame(frame)
+            .as_seconds(self.timeline.sample_rate())
+    }
+
+    fn announcements(&mut self, now: Frame) -> Vec<SessionEvent> {
+        let at = self.session_frame(now);
+        let mut events = Vec::new();
+        let runs = self.timeline.runs();
+        while let Some(run) = runs.get(self.runs_announced).filter(|r| r.start <= at) {
+            events.push(SessionEvent::SegmentStarted {
+                run: self.runs_announced,
+                segment: run.segment,
+                title: self.plan.segments()[run.segment].title().to_owned(),
+                frame: self.origin + run.start,
+                deadline: self.origin + run.deadline,
+                seconds: run.start.as_seconds(self.timeline.sample_rate()),
+            });
+            self.runs_announced += 1;
+        }
+        let position = self.timeline.position_at(at);
+        if position.state == State::Overtime && self.overtime_announced != Some(position.run) {
+            self.overtime_announced = Some(position.run);
+            events.push(SessionEvent::Overtime {
+                segment: position.segment,
+                frame: self.origin + self.timeline.runs()[position.run].deadline,
+            });
+        }
+        if !self.finished && self.timeline.is_finished_at(at) {
+            self.finished = true;
+            let end = self.timeline.end().unwrap_or(at);
+            events.push(SessionEvent::Finished {
+                frame: self.origin + end,
+            });
+        }
+        events
+    }
+
+    /// Where the session is at engine frame `now`, for status displays.
+    #[must_use]
+    pub fn snapshot(&self, now: Frame) -> Snapshot {
+        let rate = self.timeline.sample_rate();
+        let at = self.session_frame(now);
+        let position = self.timeline.position_at(at);
+        let segments = self.plan.segments();
+        let current = segments.get(position.segment);
+        let runs = self.timeline.runs();
+        let run = runs.get(position.run);
+        let secs = |f: Frame| f.as_seconds(rate);
+        let speed = self.options.speed.factor();
+        let next = match position.state {
+            State::Finished => None,
+            State::Buka => segments.first(),
+            _ => segments.get(position.segment + 1),
+        };
+        Snapshot {
+            plan: self.plan.name().to_owned(),
+            state: position.state,
+            speed,
+            origin: self.origin,
+            elapsed_seconds: secs(at),
+            segment: position.segment,
+            title: current.map(|s| s.title().to_owned()).unwrap_or_default(),
+            notes: current.map(|s| s.notes().to_owned()).unwrap_or_default(),
+            beat: position.beat,
+            of: position.of,
+            pattern: current
+                .map(|s| {
+                    s.pattern()
+                        .beats()
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            remaining_seconds: secs(position.remaining),
+            deadline: run.map(|r| self.origin + r.deadline),
+            next: next.map(|s| s.title().to_owned()),
+            segments: segments
+                .iter()
+                .enumerate()
+                .map(|(i, segment)| {
+                    let mine: Vec<_> = runs.iter().filter(|r| r.segment == i).collect();
+                    SegmentStatus {
+                        title: segment.title().to_owned(),
+                        planned_seconds: segment.duration().get().as_secs_f64() / speed,
+                        started_seconds: mine
+                            .first()
+                            .filter(|r| r.start <= at)
+                            .map(|r| secs(r.start)),
+                        ended_seconds: mine
+                            .last()
+                            .and_then(|r| r.end)
+                            .filter(|end| *end <= at)
+                            .map(secs),
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A running session, as status displays and `GET /v1/session` show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Snapshot {
+    /// The plan's name.
+    pub plan: String,
+    /// What the session is doing.
+    pub state: State,
+    /// The speed factor (1 = real time).
+    pub speed: f64,
+    /// Engine frame of the session's start.
+    pub origin: Frame,
+    /// Seconds since the session started (pauses included).
+    pub elapsed_seconds: f64,
+    /// The current plan segment.
+    pub segment: usize,
+    /// Its title.
+    pub title: String,
+    /// Its notes for the facilitator.
+    pub notes: String,
+    /// The last beat of the gongan that has sounded, from 1 (0 before the first).
+    pub beat: u16,
+    /// Beats in the segment's form.
+    pub of: u16,
+    /// The form's beats as pattern symbols (`T`, `N`, `P`, `G`…), one string per beat.
+    pub pattern: Vec<String>,
+    /// Seconds until the current segment's deadline.
+    pub remaining_seconds: f64,
+    /// Engine frame of the current segment's deadline.
+    pub deadline: Option<Frame>,
+    /// The title of the segment that comes next.
+    pub next: Option<String>,
+    /// Every segment: planned length and, once they happened, when it started and ended.
+    pub segments: Vec<SegmentStatus>,
+}
+
+/// One segment in a [`Snapshot`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SegmentStatus {
+    /// Title.
+    pub title: String,
+    /// Planned length in seconds (at the session's speed).
+    pub planned_seconds: f64,
+    /// Seconds since the session's start when it (last) started.
+    pub started_seconds: Option<f64>,
+    /// Seconds since the session's start when it (last) ended.
+    pub ended_seconds: Option<f64>,
+}
