@@ -12,6 +12,7 @@
 //!   every stroke at its exact frame, plus queries the session actor and the HTTP API need.
 //! - [`templates()`]: the built-in plans, embedded in the binary.
 
+pub mod conductor;
 pub mod duration;
 mod event;
 pub mod form;
@@ -21,6 +22,10 @@ pub mod runner;
 mod templates;
 pub mod timeline;
 
+pub use conductor::{
+    Conductor, ConductorConfig, ConductorError, ConductorHandle, Cue, CueEvent, CueId, CueReceipt,
+    CueTime, Event, Tick, TickSession,
+};
 pub use duration::{DurationError, SegmentDuration};
 pub use event::SessionEvent;
 pub use form::{Beat, Density, Form, FormError, Part, Pattern, PatternError};
