@@ -1,13 +1,16 @@
 //! The command-line flags (clap) and the dispatch to each command.
 
 mod devices;
+mod plan_arg;
 mod play;
+mod render;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use gongan::audio::output::OutputSpec;
+use gongan::session::Speed;
 
 /// gongan paces team practice sessions with gamelan gong cues.
 #[derive(Debug, Parser)]
@@ -37,6 +40,29 @@ enum Command {
     /// Check, start or listen to a sound pack.
     #[command(subcommand)]
     Pack(PackCommand),
+    /// Render a whole session offline into a WAV file, strokes at their exact frames.
+    #[command(
+        after_help = "Examples:\n  gongan render plans/wheel-of-misfortune.toml -o drill.wav\n  \
+        gongan render incident-data-collection -o preview.wav --speed 30 --events strokes.json\n\n\
+        PLAN is a plan file or a template id (see `gongan plans`). --speed 30 plays a one-hour\n\
+        plan in two minutes. `wait` segments move on after their first overtime reminder."
+    )]
+    Render {
+        /// A plan file (TOML) or a template id.
+        plan: String,
+        /// The WAV file to write (32-bit float, 48 kHz stereo).
+        #[arg(short, long, value_name = "FILE.wav")]
+        output: PathBuf,
+        /// Also write every stroke (frame, time, instrument, segment) as JSON here.
+        #[arg(long, value_name = "FILE.json")]
+        events: Option<PathBuf>,
+        /// Compress time: 2 plays twice as fast.
+        #[arg(long, default_value = "1")]
+        speed: Speed,
+        /// The sound pack folder.
+        #[arg(long, default_value = "sounds/default")]
+        pack: PathBuf,
+    },
     /// List the sound cards gongan can play to.
     #[command(after_help = "Example:\n  gongan devices\n  gongan pack play --output device:USB")]
     Devices,
@@ -131,5 +157,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             gap,
         }) => play::run(&dir, &output, &only, gap),
         Command::Devices => devices::run(),
+        Command::Render {
+            plan,
+            output,
+            events,
+            speed,
+            pack,
+        } => render::run(&plan, &output, events.as_deref(), speed, &pack),
     }
 }

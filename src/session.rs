@@ -18,6 +18,7 @@ mod event;
 pub mod form;
 pub mod history;
 pub mod plan;
+pub mod render;
 pub mod runner;
 mod templates;
 pub mod timeline;
@@ -31,6 +32,7 @@ pub use event::SessionEvent;
 pub use form::{Beat, Density, Form, FormError, Part, Pattern, PatternError};
 pub use history::{History, HistoryError, Steer};
 pub use plan::{EndAction, Plan, PlanError, PlanId, RawSegment, Segment, ValidPlan};
+pub use render::{RenderError, RenderOptions, RenderReport, RenderedStroke, render_session};
 pub use runner::{Runner, SegmentStatus, Snapshot, SteerCommand, SteerError};
 pub use templates::{TEMPLATE_SOURCES, template, templates};
 pub use timeline::{

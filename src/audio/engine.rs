@@ -399,13 +399,10 @@ impl Renderer {
     /// exact offset inside the block.
     fn start_due(&mut self, frames: usize) {
         let block_end = self.position + frames as u64;
-        let mut i = 0;
-        while i < self.scheduled.len() {
-            if self.scheduled[i].at.0 >= block_end {
-                i += 1;
-                continue;
-            }
-            let s = self.scheduled.swap_remove(i);
+        // `remove` (not `swap_remove`) keeps voices due together in the order they were
+        // scheduled, so reports come back in that order too.
+        while let Some(i) = self.scheduled.iter().position(|s| s.at.0 < block_end) {
+            let s = self.scheduled.remove(i);
             let start = s.at.0.max(self.position);
             self.make_room();
             self.voices.push(Voice::new(

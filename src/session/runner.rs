@@ -241,7 +241,13 @@ impl Runner {
             }
             let name = stroke.instrument.name();
             let Some((sound, gain)) = pack.instrument(name).and_then(|instrument| {
-                let sound = instrument.sound(stroke.variant.map(u32::from))?;
+                // A pack with fewer pitches than the timeline uses wraps around them, so
+                // the rising kenong still rises where it can and nothing goes silent.
+                let count = instrument.variant_count().max(1) as u32;
+                let variant = stroke
+                    .variant
+                    .map(|v| (u32::from(v).max(1) - 1) % count + 1);
+                let sound = instrument.sound(variant)?;
                 Some((sound.clone(), instrument.gain()))
             }) else {
                 if !self.missing.contains(&name) {

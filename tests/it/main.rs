@@ -7,6 +7,7 @@ static ALLOCATOR: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisable
 
 mod engine;
 mod pack;
+mod render;
 mod sound_path;
 mod support;
 mod synth;

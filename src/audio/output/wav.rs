@@ -12,7 +12,8 @@ use crate::audio::{CHANNELS, Frame, Renderer};
 /// sample.
 pub struct WavOutput {
     renderer: Renderer,
-    writer: hound::WavWriter<BufWriter<File>>,
+    /// `None` renders at full speed and discards the samples (long timing checks).
+    writer: Option<hound::WavWriter<BufWriter<File>>>,
     path: PathBuf,
     block: Vec<f32>,
 }
@@ -37,16 +38,40 @@ impl WavOutput {
         })?;
         Ok(WavOutput {
             renderer,
-            writer,
+            writer: Some(writer),
             path: path.to_owned(),
             block: vec![0.0; CHANNELS * block_frames.max(1)],
         })
+    }
+
+    /// Renders offline like [`WavOutput::create`] but keeps no samples: for checking the
+    /// timing of renders too long to store (a four-hour session is 5.5 GB of float WAV).
+    #[must_use]
+    pub fn discard(renderer: Renderer, block_frames: usize) -> WavOutput {
+        WavOutput {
+            renderer,
+            writer: None,
+            path: PathBuf::new(),
+            block: vec![0.0; CHANNELS * block_frames.max(1)],
+        }
+    }
+
+    /// The most frames a float stereo WAV can hold (its sizes are 32-bit).
+    #[must_use]
+    pub fn max_frames() -> u64 {
+        (u64::from(u32::MAX) - 1024) / (4 * CHANNELS as u64)
     }
 
     /// The renderer's position: frames written so far.
     #[must_use]
     pub fn position(&self) -> Frame {
         self.renderer.position()
+    }
+
+    /// Voices still sounding (a render can stop once the last gong has rung out).
+    #[must_use]
+    pub fn active_voices(&self) -> usize {
+        self.renderer.active_voices()
     }
 
     /// Renders and writes frames until the position reaches `end` (no-op if it has).
@@ -56,8 +81,11 @@ impl WavOutput {
             let frames = left.min(self.block.len() / CHANNELS);
             let block = &mut self.block[..CHANNELS * frames];
             self.renderer.render(block);
+            let Some(writer) = self.writer.as_mut() else {
+                continue;
+            };
             for &sample in block.iter() {
-                self.writer
+                writer
                     .write_sample(sample)
                     .map_err(|source| OutputError::Wav {
                         path: self.path.clone(),
@@ -71,10 +99,12 @@ impl WavOutput {
     /// Finishes the file (writes the header's sizes) and returns the frames written.
     pub fn finish(self) -> Result<Frame, OutputError> {
         let frames = self.renderer.position();
-        self.writer.finalize().map_err(|source| OutputError::Wav {
-            path: self.path,
-            source,
-        })?;
+        if let Some(writer) = self.writer {
+            writer.finalize().map_err(|source| OutputError::Wav {
+                path: self.path,
+                source,
+            })?;
+        }
         Ok(frames)
     }
 }

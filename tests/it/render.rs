@@ -1,0 +1,340 @@
+//! Offline session renders checked sample by sample, steering on the offline output, zero
+//! drift over four hours, and no burst after a stall.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use gongan::audio::{EngineConfig, EngineEvent, Frame, engine};
+use gongan::pack::Pack;
+use gongan::session::{
+    History, Instrument, RenderOptions, Runner, SessionEvent, Steer, SteerCommand, StrokeKind,
+    TimelineOptions, ValidPlan, render_session, timeline,
+};
+
+use crate::support::read_wav;
+
+const RATE: u32 = 48_000;
+
+/// Instruments and variant counts the timeline strikes.
+const INSTRUMENTS: [(&str, usize); 8] = [
+    ("gong", 1),
+    ("suwukan", 1),
+    ("kempul", 1),
+    ("kenong", 6),
+    ("ketuk", 1),
+    ("kempyang", 1),
+    ("bonang", 5),
+    ("saron", 7),
+];
+
+/// A pack of short clicks, one shape per instrument and variant, so every stroke's
+/// onset is its first non-zero sample and a wrong instrument or pitch changes samples.
+pub fn click_pack(dir: &Path) -> PathBuf {
+    let pack = dir.join("clicks");
+    std::fs::create_dir_all(&pack).unwrap();
+    let mut manifest = String::from("name = \"clicks\"\n");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: RATE,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    for (i, (name, variants)) in INSTRUMENTS.iter().enumerate() {
+        let mut files = Vec::new();
+        for v in 1..=*variants {
+            let file = format!("{name}-{v}.wav");
+            let mut writer = hound::WavWriter::create(pack.join(&file), spec).unwrap();
+            let len = 4 + i;
+            for k in 0..len {
+                let s = (0.5 + 0.03 * v as f32) * (1.0 - k as f32 / len as f32);
+                writer.write_sample(s).unwrap();
+            }
+            writer.finalize().unwrap();
+            files.push(format!("\"{file}\""));
+        }
+        manifest.push_str(&format!(
+            "[instruments.{name}]\nvariants = [{}]\ngain_db = -20.0\n",
+            files.join(", ")
+        ));
+    }
+    std::fs::write(pack.join("pack.toml"), manifest).unwrap();
+    pack
+}
+
+const GOLDEN: &str = r#"
+name = "golden"
+[[segments]]
+title = "One"
+duration = "16s"
+form = "lancaran"
+density = "full"
+warnings = ["4s"]
+[[segments]]
+title = "Two"
+duration = "8s"
+form = "ketawang"
+density = "full"
+"#;
+
+/// The mix a render must produce: each stroke's click at exactly its frame.
+fn expected_mix(
+    pack: &Pack,
+    strokes: &[(Frame, Instrument, Option<u8>, f32)],
+    frames: usize,
+) -> Vec<f32> {
+    let mut out = vec![0.0f32; 2 * frames];
+    for &(frame, instrument, variant, gain_db) in strokes {
+        let inst = pack.instrument(instrument.name()).unwrap();
+        let sound = inst.sound(variant.map(u32::from)).unwrap();
+        let gain = inst.gain() * 10f32.powf(gain_db / 20.0);
+        for (k, s) in sound.samples().iter().enumerate() {
+            let i = frame.0 as usize + k;
+            if i < frames {
+                out[2 * i] += s * gain;
+                out[2 * i + 1] += s * gain;
+            }
+        }
+    }
+    out
+}
+
+fn assert_same_mix(actual: &[f32], expected: &[f32]) {
+    assert_eq!(actual.len(), expected.len(), "render length");
+    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+        assert!(
+            (a - e).abs() <= 1e-6,
+            "sample {i} (frame {}): rendered {a}, planned {e}",
+            i / 2
+        );
+    }
+}
+
+fn render(
+    plan: &ValidPlan,
+    pack: &Pack,
+    path: &Path,
+    steering: Vec<(Frame, SteerCommand)>,
+) -> gongan::session::RenderReport {
+    let mut options = RenderOptions::new(TimelineOptions::new(RATE));
+    options.steering = steering;
+    render_session(plan, pack, Some(path), &options, &mut |_, _| {}).unwrap()
+}
+
+/// The golden render: every sample is the planned strokes' clicks, each starting exactly
+/// at its planned frame (first non-zero sample), whatever the block size.
+#[test]
+fn a_render_puts_every_stroke_on_its_planned_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = Pack::load(&click_pack(dir.path()), RATE).unwrap();
+    let plan = ValidPlan::from_toml(GOLDEN).unwrap();
+    let planned = timeline(&plan, &History::new(), &TimelineOptions::new(RATE));
+    let path = dir.path().join("golden.wav");
+    let report = render(&plan, &pack, &path, vec![]);
+
+    let planned_strokes: Vec<_> = planned
+        .strokes()
+        .iter()
+        .map(|s| (s.frame, s.instrument, s.variant, s.gain_db))
+        .collect();
+    let rendered: Vec<_> = report
+        .strokes
+        .iter()
+        .map(|s| (s.frame, s.instrument, s.variant))
+        .collect();
+    let planned_frames: Vec<_> = planned_strokes.iter().map(|s| (s.0, s.1, s.2)).collect();
+    assert_eq!(rendered, planned_frames);
+    assert!(
+        planned_strokes.len() > 40,
+        "a full-density plan has many strokes"
+    );
+
+    let (samples, channels, rate) = read_wav(&path);
+    assert_eq!((channels, rate), (2, RATE));
+    assert_same_mix(
+        &samples,
+        &expected_mix(&pack, &planned_strokes, samples.len() / 2),
+    );
+    // First non-zero sample of each stroke is its planned frame.
+    for &(frame, ..) in &planned_strokes {
+        let f = frame.0 as usize;
+        assert_ne!(samples[2 * f], 0.0, "nothing at planned frame {f}");
+    }
+    // The session's last stroke is the gong ageng, on the plan's final deadline.
+    let last = planned.strokes().last().unwrap();
+    assert_eq!(last.instrument, Instrument::Gong);
+    assert_eq!(last.kind, StrokeKind::SessionEnd);
+    assert_eq!(
+        last.frame,
+        planned.first_segment_start() + Frame(24 * u64::from(RATE))
+    );
+}
+
+/// Pause, resume, extend, next, previous and stop on the offline output: the rendered
+/// strokes are the steered timeline's, sample for sample.
+#[test]
+fn steering_moves_the_rendered_strokes_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = Pack::load(&click_pack(dir.path()), RATE).unwrap();
+    let plan = ValidPlan::from_toml(GOLDEN).unwrap();
+    let s = |secs: f64| Frame::from_seconds(secs, RATE);
+    let steering = vec![
+        (s(7.0), SteerCommand::Pause),
+        (s(9.5), SteerCommand::Resume),
+        (s(11.0), SteerCommand::Extend(Duration::from_secs(6))),
+        (s(20.0), SteerCommand::Next),
+        (s(23.0), SteerCommand::Previous),
+        (s(30.0), SteerCommand::Stop),
+    ];
+    let mut history = History::new();
+    for &(at, command) in &steering {
+        history
+            .push(match command {
+                SteerCommand::Pause => Steer::Pause { at },
+                SteerCommand::Resume => Steer::Resume { at },
+                SteerCommand::Extend(by) => Steer::Extend { at, by },
+                SteerCommand::Next => Steer::Next { at },
+                SteerCommand::Previous => Steer::Previous { at },
+                SteerCommand::Stop => Steer::Stop { at },
+            })
+            .unwrap();
+    }
+    let steered = timeline(&plan, &history, &TimelineOptions::new(RATE));
+    let path = dir.path().join("steered.wav");
+    let report = render(&plan, &pack, &path, steering);
+
+    let expected: Vec<_> = steered
+        .strokes()
+        .iter()
+        .map(|s| (s.frame, s.instrument, s.variant, s.gain_db))
+        .collect();
+    let rendered: Vec<_> = report
+        .strokes
+        .iter()
+        .map(|s| (s.frame, s.instrument, s.variant))
+        .collect();
+    assert_eq!(
+        rendered,
+        expected.iter().map(|s| (s.0, s.1, s.2)).collect::<Vec<_>>()
+    );
+    let (samples, ..) = read_wav(&path);
+    assert_same_mix(&samples, &expected_mix(&pack, &expected, samples.len() / 2));
+
+    // Nothing sounds while paused.
+    let paused = &samples[2 * s(7.0).0 as usize + 64..2 * s(9.5).0 as usize];
+    assert!(
+        paused.iter().all(|x| *x == 0.0),
+        "a stroke sounded during the pause"
+    );
+    // The session ends with the gong ageng exactly where it was stopped.
+    let last = report.strokes.last().unwrap();
+    assert_eq!((last.frame, last.instrument), (s(30.0), Instrument::Gong));
+    assert!(report.strokes.iter().all(|x| x.frame <= s(30.0)));
+    // Every steering command shows up as an event, in order.
+    let steered_events = report
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                SessionEvent::Paused { .. }
+                    | SessionEvent::Resumed { .. }
+                    | SessionEvent::Extended { .. }
+                    | SessionEvent::Skipped { .. }
+                    | SessionEvent::Stopped { .. }
+            )
+        })
+        .count();
+    assert_eq!(steered_events, 6);
+}
+
+/// A four-hour session rendered at real length does not drift: the engine starts the last
+/// gong exactly 4 h × rate frames after segment 0's start.
+#[test]
+fn four_hours_render_with_zero_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = Pack::load(&click_pack(dir.path()), RATE).unwrap();
+    let plan = ValidPlan::from_toml(
+        r#"
+name = "four hours"
+[[segments]]
+title = "a"
+duration = "1h"
+density = "sparse"
+[[segments]]
+title = "b"
+duration = "1h30m"
+density = "sparse"
+[[segments]]
+title = "c"
+duration = "1h29m59s"
+density = "sparse"
+[[segments]]
+title = "d"
+duration = "1s"
+density = "sparse"
+"#,
+    )
+    .unwrap();
+    let mut options = RenderOptions::new(TimelineOptions::new(RATE));
+    options.block_frames = 8192;
+    let report = render_session(&plan, &pack, None, &options, &mut |_, _| {}).unwrap();
+    let planned = timeline(&plan, &History::new(), &TimelineOptions::new(RATE));
+    let last = report.strokes.last().unwrap();
+    assert_eq!(last.kind, StrokeKind::SessionEnd);
+    assert_eq!(
+        last.frame,
+        planned.first_segment_start() + Frame(4 * 3600 * u64::from(RATE))
+    );
+    // And every stroke on the way started exactly where the timeline put it.
+    let frames: Vec<_> = report.strokes.iter().map(|s| s.frame).collect();
+    let planned_frames: Vec<_> = planned.strokes().iter().map(|s| s.frame).collect();
+    assert_eq!(frames, planned_frames);
+}
+
+/// When the control side stalls (nothing sent for ten seconds while the clock runs), the
+/// strokes whose time passed are dropped, reported, and not played in a burst.
+#[test]
+fn a_stall_drops_late_strokes_instead_of_bursting() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = Pack::load(&click_pack(dir.path()), RATE).unwrap();
+    let plan = ValidPlan::from_toml(GOLDEN).unwrap();
+    let (mut controller, mut renderer) = engine(EngineConfig::default());
+    let mut runner = Runner::new(plan, TimelineOptions::new(RATE), Frame::ZERO);
+    let lookahead = Frame::from_seconds(0.3, RATE);
+    let mut block = vec![0.0f32; 2 * 480];
+    // Run normally for a second.
+    while renderer.position() < Frame(u64::from(RATE)) {
+        runner.pump(renderer.position(), lookahead, &mut controller, &pack);
+        renderer.render(&mut block);
+    }
+    // Stall: ten seconds of audio pass without the session sending anything.
+    while renderer.position() < Frame(11 * u64::from(RATE)) {
+        renderer.render(&mut block);
+    }
+    let before: Vec<_> = controller.events();
+    let now = renderer.position();
+    let events = runner.pump(now, lookahead, &mut controller, &pack);
+    let missed = runner
+        .timeline()
+        .strokes_between(Frame::from_seconds(1.3, RATE), now)
+        .len();
+    assert!(
+        missed > 5,
+        "the stall should cover several strokes ({missed})"
+    );
+    assert!(
+        events.contains(&SessionEvent::Dropped {
+            strokes: missed,
+            frame: now
+        }),
+        "{events:?}"
+    );
+    renderer.render(&mut block);
+    let burst = controller
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e, EngineEvent::Started { requested, .. } if *requested < now))
+        .count();
+    assert_eq!(burst, 0, "late strokes were played");
+    assert!(!before.is_empty());
+}
