@@ -4,6 +4,7 @@ mod devices;
 mod plan_arg;
 mod play;
 mod render;
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +41,26 @@ enum Command {
     /// Check, start or listen to a sound pack.
     #[command(subcommand)]
     Pack(PackCommand),
+    /// Run a session in the terminal: live progress, keyboard steering.
+    #[command(after_help = "Examples:\n  gongan run wheel-of-misfortune\n  \
+        gongan run plans/chaos-game-day.toml --speed 10\n  \
+        gongan run my-plan.toml --output null | tee session.log\n\n\
+        Keys: space pause/resume, n next, p previous, + extend by a minute, q stop.\n\
+        When stdout is not a terminal it prints one line per event and reads the same\n\
+        keys from stdin.")]
+    Run {
+        /// A plan file (TOML) or a template id (see `gongan plans`).
+        plan: String,
+        /// Where the sound goes: device, device:NAME or null.
+        #[arg(long, short, default_value = "device")]
+        output: OutputSpec,
+        /// Compress time: 2 plays twice as fast.
+        #[arg(long, default_value = "1")]
+        speed: Speed,
+        /// The sound pack folder.
+        #[arg(long, default_value = "sounds/default")]
+        pack: PathBuf,
+    },
     /// Render a whole session offline into a WAV file, strokes at their exact frames.
     #[command(
         after_help = "Examples:\n  gongan render plans/wheel-of-misfortune.toml -o drill.wav\n  \
@@ -157,6 +178,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             gap,
         }) => play::run(&dir, &output, &only, gap),
         Command::Devices => devices::run(),
+        Command::Run {
+            plan,
+            output,
+            speed,
+            pack,
+        } => run::run(&plan, &output, speed, &pack),
         Command::Render {
             plan,
             output,

@@ -315,7 +315,11 @@ impl Runner {
     }
 
     fn announcements(&mut self, now: Frame) -> Vec<SessionEvent> {
-        let at = self.session_frame(now);
+        // Announce a moment once the clock has passed it, so the strokes on that frame
+        // have been rendered (and reported) first.
+        let Some(at) = self.session_frame(now).0.checked_sub(1).map(Frame) else {
+            return Vec::new();
+        };
         let mut events = Vec::new();
         let runs = self.timeline.runs();
         while let Some(run) = runs.get(self.runs_announced).filter(|r| r.start <= at) {

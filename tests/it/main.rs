@@ -8,6 +8,7 @@ static ALLOCATOR: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisable
 mod engine;
 mod pack;
 mod render;
+mod run;
 mod sound_path;
 mod support;
 mod synth;

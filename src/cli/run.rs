@@ -1,0 +1,388 @@
+//! `gongan run`: a session in the terminal — live progress and keyboard steering.
+//!
+//! On a terminal it redraws a small status screen and reads single keys; otherwise it
+//! prints one line per event and reads the same keys from standard input, so scripts (and
+//! tests) can steer it too.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
+use crossterm::{cursor, execute, queue, style, terminal};
+use gongan::audio::EngineConfig;
+use gongan::audio::output::{self, OutputSpec};
+use gongan::pack::Pack;
+use gongan::session::{
+    Conductor, ConductorConfig, ConductorHandle, Event, SessionEvent, Snapshot, Speed, State,
+    SteerCommand,
+};
+use tokio::sync::{broadcast, mpsc};
+
+use super::plan_arg::load_plan;
+use super::render::clock;
+
+/// How long the final gong is left to ring before the command exits.
+const RING_OUT: Duration = Duration::from_secs(4);
+
+/// A key the facilitator pressed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Key {
+    PauseResume,
+    Next,
+    Previous,
+    Extend,
+    Quit,
+}
+
+impl Key {
+    fn from_char(c: char) -> Option<Key> {
+        match c {
+            ' ' => Some(Key::PauseResume),
+            'n' | 'N' => Some(Key::Next),
+            'p' | 'P' => Some(Key::Previous),
+            '+' | '=' => Some(Key::Extend),
+            'q' | 'Q' => Some(Key::Quit),
+            _ => None,
+        }
+    }
+}
+
+/// Runs the plan named by `plan` on `spec` until it finishes or the facilitator stops it.
+pub fn run(plan: &str, spec: &OutputSpec, speed: Speed, pack: &Path) -> anyhow::Result<ExitCode> {
+    if matches!(spec, OutputSpec::Wav(_)) {
+        bail!(
+            "`gongan run` plays in real time; to render to a file use `gongan render PLAN -o FILE.wav`"
+        );
+    }
+    let plan = load_plan(plan)?;
+    let (controller, running) = output::start(spec, EngineConfig::default())?;
+    let pack = Pack::load(pack, controller.sample_rate())
+        .with_context(|| format!("cannot load the pack in {}", pack.display()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let output_name = running.describe();
+    runtime.block_on(async move {
+        let handle = Conductor::spawn(controller, Arc::new(pack), ConductorConfig::default());
+        let events = handle.subscribe();
+        handle.start(plan, speed).await?;
+        let keys = read_keys(interactive);
+        if interactive {
+            let _screen = Screen::enter()?;
+            interactive_loop(&handle, events, keys, &output_name).await
+        } else {
+            println!("playing to {output_name}; keys on stdin: space pause/resume, n next, p previous, + extend 1 min, q stop");
+            plain_loop(&handle, events, keys).await
+        }
+    })?;
+    drop(running);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads keys on a thread: raw key events from a terminal, bytes from a pipe.
+fn read_keys(interactive: bool) -> mpsc::Receiver<Key> {
+    let (tx, rx) = mpsc::channel(16);
+    std::thread::spawn(move || {
+        if interactive {
+            while let Ok(event) = crossterm::event::read() {
+                let TermEvent::Key(key) = event else { continue };
+                if key.kind != KeyEventKind::Press {
+                    continue;
+                }
+                let k = match key.code {
+                    KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                        Some(Key::Quit)
+                    }
+                    KeyCode::Char(c) => Key::from_char(c),
+                    KeyCode::Esc => Some(Key::Quit),
+                    _ => None,
+                };
+                if let Some(k) = k
+                    && tx.blocking_send(k).is_err()
+                {
+                    break;
+                }
+            }
+        } else {
+            let mut byte = [0u8; 1];
+            let mut stdin = std::io::stdin();
+            while let Ok(1) = stdin.read(&mut byte) {
+                if let Some(k) = Key::from_char(char::from(byte[0]))
+                    && tx.blocking_send(k).is_err()
+                {
+                    break;
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// Turns a key into a command for the session as it is now.
+async fn steer(handle: &ConductorHandle, key: Key) -> Result<(), String> {
+    let command = match key {
+        Key::PauseResume => {
+            let paused = handle
+                .snapshot()
+                .await
+                .map_err(|e| e.to_string())?
+                .is_some_and(|s| s.state == State::Paused);
+            if paused {
+                SteerCommand::Resume
+            } else {
+                SteerCommand::Pause
+            }
+        }
+        Key::Next => SteerCommand::Next,
+        Key::Previous => SteerCommand::Previous,
+        Key::Extend => SteerCommand::Extend(Duration::from_secs(60)),
+        Key::Quit => SteerCommand::Stop,
+    };
+    handle
+        .steer(command)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+async fn plain_loop(
+    handle: &ConductorHandle,
+    mut events: broadcast::Receiver<Event>,
+    mut keys: mpsc::Receiver<Key>,
+) -> anyhow::Result<()> {
+    let mut keys_open = true;
+    loop {
+        let line = tokio::select! {
+            key = keys.recv(), if keys_open => match key {
+                Some(key) => steer(handle, key).await.err().map(|e| format!("refused: {e}")),
+                None => {
+                    keys_open = false;
+                    None
+                }
+            },
+            _ = tokio::signal::ctrl_c() => steer(handle, Key::Quit).await.err(),
+            event = events.recv() => match event {
+                Ok(Event::Session(event)) => {
+                    if matches!(event, SessionEvent::Finished { .. }) {
+                        say("finished")?;
+                        tokio::time::sleep(RING_OUT).await;
+                        return Ok(());
+                    }
+                    Some(describe(&event))
+                }
+                Ok(Event::Cue(_) | Event::Tick(_)) => None,
+                Err(broadcast::error::RecvError::Lagged(n)) => Some(format!("({n} events skipped)")),
+                Err(broadcast::error::RecvError::Closed) => bail!("the session ended unexpectedly"),
+            },
+        };
+        if let Some(line) = line
+            && say(&line).is_err()
+        {
+            // Whoever read our output has gone (a closed pipe): end the session quietly.
+            let _ = steer(handle, Key::Quit).await;
+            return Ok(());
+        }
+    }
+}
+
+/// Prints a line and flushes it, so a reader of a pipe sees each event as it happens.
+fn say(line: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout();
+    writeln!(out, "{line}")?;
+    out.flush()
+}
+
+/// One line for an event, for logs and pipes.
+fn describe(event: &SessionEvent) -> String {
+    match event {
+        SessionEvent::SessionStarted { plan, segments, .. } => {
+            format!("started {plan} ({segments} segments)")
+        }
+        SessionEvent::SegmentStarted {
+            segment,
+            title,
+            seconds,
+            frame,
+            deadline,
+            ..
+        } => format!(
+            "{} segment {} '{title}' started (frame {}, gong at frame {})",
+            clock(*seconds),
+            segment + 1,
+            frame.0,
+            deadline.0
+        ),
+        SessionEvent::Stroke {
+            seconds,
+            instrument,
+            variant,
+            kind,
+            frame,
+            ..
+        } => {
+            let pitch = variant.map(|v| format!(" {v}")).unwrap_or_default();
+            let kind = serde_json::to_value(kind)
+                .ok()
+                .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+                .unwrap_or_default();
+            format!(
+                "{} stroke {instrument}{pitch} ({kind}, frame {})",
+                clock(*seconds),
+                frame.0
+            )
+        }
+        SessionEvent::Paused { frame } => format!("paused (frame {})", frame.0),
+        SessionEvent::Resumed { frame } => format!("resumed (frame {})", frame.0),
+        SessionEvent::Extended { seconds, .. } => format!("extended by {seconds} s"),
+        SessionEvent::Skipped { to, .. } => format!("skipped to the {to} segment"),
+        SessionEvent::Stopped { .. } => "stopped".to_owned(),
+        SessionEvent::Overtime { segment, .. } => {
+            format!("segment {} is in overtime; press n to move on", segment + 1)
+        }
+        SessionEvent::Dropped { strokes, .. } => {
+            format!("caught up after a stall: {strokes} late strokes dropped")
+        }
+        SessionEvent::Finished { .. } => "finished".to_owned(),
+    }
+}
+
+/// The terminal in raw mode on the alternate screen, restored on drop (also on errors).
+struct Screen;
+
+impl Screen {
+    fn enter() -> anyhow::Result<Screen> {
+        terminal::enable_raw_mode()?;
+        execute!(
+            std::io::stdout(),
+            terminal::EnterAlternateScreen,
+            cursor::Hide
+        )?;
+        Ok(Screen)
+    }
+}
+
+impl Drop for Screen {
+    fn drop(&mut self) {
+        let _ = execute!(
+            std::io::stdout(),
+            cursor::Show,
+            terminal::LeaveAlternateScreen
+        );
+        let _ = terminal::disable_raw_mode();
+    }
+}
+
+async fn interactive_loop(
+    handle: &ConductorHandle,
+    mut events: broadcast::Receiver<Event>,
+    mut keys: mpsc::Receiver<Key>,
+    output_name: &str,
+) -> anyhow::Result<()> {
+    let mut redraw = tokio::time::interval(Duration::from_millis(100));
+    let mut last_stroke = String::new();
+    let mut message = String::new();
+    let mut finished_at: Option<tokio::time::Instant> = None;
+    loop {
+        tokio::select! {
+            Some(key) = keys.recv() => {
+                message = match steer(handle, key).await {
+                    Ok(()) => String::new(),
+                    Err(e) => format!("refused: {e}"),
+                };
+            }
+            event = events.recv() => match event {
+                Ok(Event::Session(event)) => {
+                    if matches!(event, SessionEvent::Finished { .. }) {
+                        finished_at = Some(tokio::time::Instant::now());
+                    }
+                    if matches!(event, SessionEvent::Stroke { .. }) {
+                        last_stroke = describe(&event);
+                    } else {
+                        message = describe(&event);
+                    }
+                }
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => bail!("the session ended unexpectedly"),
+            },
+            _ = redraw.tick() => {
+                if finished_at.is_some_and(|t| t.elapsed() >= RING_OUT) {
+                    return Ok(());
+                }
+                if let Some(snapshot) = handle.snapshot().await? {
+                    draw(&snapshot, &last_stroke, &message, output_name)?;
+                }
+            }
+        }
+    }
+}
+
+/// The status screen: plan, segment, time left, the gongan with its played beats lit.
+fn draw(s: &Snapshot, last_stroke: &str, message: &str, output_name: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout();
+    let state = match s.state {
+        State::Buka => "opening (buka)",
+        State::Running => "running",
+        State::Paused => "PAUSED",
+        State::Overtime => "OVERTIME",
+        State::Finished => "finished",
+    };
+    let speed = if (s.speed - 1.0).abs() > f64::EPSILON {
+        format!("  x{}", s.speed)
+    } else {
+        String::new()
+    };
+    let wheel: String = s
+        .pattern
+        .iter()
+        .enumerate()
+        .map(|(i, symbol)| {
+            if i < usize::from(s.beat) {
+                format!("[{symbol}]")
+            } else {
+                format!(" {symbol} ")
+            }
+        })
+        .collect();
+    let mut lines = vec![
+        format!("gongan  {}  -  {state}{speed}  ({output_name})", s.plan),
+        String::new(),
+        format!(
+            "segment {}/{}  {}      {} left",
+            s.segment + 1,
+            s.segments.len(),
+            s.title,
+            clock(s.remaining_seconds)
+        ),
+        format!("gongan  beat {}/{}  {wheel}", s.beat, s.of),
+        format!(
+            "elapsed {}   next: {}",
+            clock(s.elapsed_seconds),
+            s.next.as_deref().unwrap_or("(the end)")
+        ),
+        String::new(),
+    ];
+    lines.extend(s.notes.lines().map(|l| format!("  {l}")));
+    lines.push(String::new());
+    lines.push(format!("last stroke: {last_stroke}"));
+    lines.push(message.to_owned());
+    lines.push(String::new());
+    lines.push(
+        "[space] pause/resume   [n] next   [p] previous   [+] extend 1 min   [q] stop".to_owned(),
+    );
+    queue!(
+        out,
+        cursor::MoveTo(0, 0),
+        terminal::Clear(terminal::ClearType::All)
+    )?;
+    for line in lines {
+        queue!(out, style::Print(line), cursor::MoveToNextLine(1))?;
+    }
+    out.flush()?;
+    Ok(())
+}
