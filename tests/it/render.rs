@@ -120,6 +120,30 @@ fn render(
     render_session(plan, pack, Some(path), &options, &mut |_, _| {}).unwrap()
 }
 
+/// Asserts the render started exactly the timeline's strokes (frame, instrument, pitch),
+/// in order, and returns them with their gains for building the expected mix.
+fn assert_rendered_as_planned(
+    report: &gongan::session::RenderReport,
+    planned: &gongan::session::Timeline,
+) -> Vec<(Frame, Instrument, Option<u8>, f32)> {
+    let rendered: Vec<_> = report
+        .strokes
+        .iter()
+        .map(|s| (s.frame, s.instrument, s.variant))
+        .collect();
+    let expected: Vec<_> = planned
+        .strokes()
+        .iter()
+        .map(|s| (s.frame, s.instrument, s.variant))
+        .collect();
+    assert_eq!(rendered, expected);
+    planned
+        .strokes()
+        .iter()
+        .map(|s| (s.frame, s.instrument, s.variant, s.gain_db))
+        .collect()
+}
+
 /// The golden render: every sample is the planned strokes' clicks, each starting exactly
 /// at its planned frame (first non-zero sample), whatever the block size.
 #[test]
@@ -131,18 +155,7 @@ fn a_render_puts_every_stroke_on_its_planned_frame() {
     let path = dir.path().join("golden.wav");
     let report = render(&plan, &pack, &path, vec![]);
 
-    let planned_strokes: Vec<_> = planned
-        .strokes()
-        .iter()
-        .map(|s| (s.frame, s.instrument, s.variant, s.gain_db))
-        .collect();
-    let rendered: Vec<_> = report
-        .strokes
-        .iter()
-        .map(|s| (s.frame, s.instrument, s.variant))
-        .collect();
-    let planned_frames: Vec<_> = planned_strokes.iter().map(|s| (s.0, s.1, s.2)).collect();
-    assert_eq!(rendered, planned_frames);
+    let planned_strokes = assert_rendered_as_planned(&report, &planned);
     assert!(
         planned_strokes.len() > 40,
         "a full-density plan has many strokes"
@@ -202,20 +215,7 @@ fn steering_moves_the_rendered_strokes_exactly() {
     let path = dir.path().join("steered.wav");
     let report = render(&plan, &pack, &path, steering);
 
-    let expected: Vec<_> = steered
-        .strokes()
-        .iter()
-        .map(|s| (s.frame, s.instrument, s.variant, s.gain_db))
-        .collect();
-    let rendered: Vec<_> = report
-        .strokes
-        .iter()
-        .map(|s| (s.frame, s.instrument, s.variant))
-        .collect();
-    assert_eq!(
-        rendered,
-        expected.iter().map(|s| (s.0, s.1, s.2)).collect::<Vec<_>>()
-    );
+    let expected = assert_rendered_as_planned(&report, &steered);
     let (samples, ..) = read_wav(&path);
     assert_same_mix(&samples, &expected_mix(&pack, &expected, samples.len() / 2));
 
