@@ -125,6 +125,7 @@ fn burst(rate: u32) -> Arc<Sound> {
 
 #[test]
 fn a_stroke_played_through_the_sound_card_is_recorded() {
+    let _pulse = exclusive_pulse();
     require_null_sink();
     let dir = tempfile::tempdir().unwrap();
     let recording = Recording::start(dir.path());
@@ -161,6 +162,7 @@ fn a_stroke_played_through_the_sound_card_is_recorded() {
 
 #[test]
 fn the_default_output_is_the_sound_card_when_there_is_one() {
+    let _pulse = exclusive_pulse();
     require_null_sink();
     let (controller, output) = start(&OutputSpec::Device(None), EngineConfig::default()).unwrap();
     assert!(
@@ -182,4 +184,77 @@ fn the_default_output_is_the_sound_card_when_there_is_one() {
 
 fn reversed(samples: &[f32]) -> Vec<f32> {
     samples.chunks_exact(2).rev().flatten().copied().collect()
+}
+
+/// A sound server that dies mid-play is reported — once, in one clear line — and the
+/// command ends with an error instead of crashing or flooding the log. PulseAudio is
+/// restarted afterwards, as `make test` starts it.
+#[test]
+fn a_vanishing_sound_card_is_reported_not_a_crash() {
+    let _pulse = exclusive_pulse();
+    require_null_sink();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gongan"))
+        .args(["pack", "play", "--only", "gong,kenong", "--gap", "2"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Pull the plug once it is playing (its first stroke is printed).
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    if !first.contains("kenong 1") {
+        let out = child.wait_with_output().unwrap();
+        panic!(
+            "no first stroke: {first} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let killed = Command::new("pulseaudio").arg("--kill").status().unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    restart_pulse();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "it should fail: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("gongan: the sound card failed")),
+        "{stderr}"
+    );
+    assert!(stderr.matches("sound card error").count() <= 1, "{stderr}");
+}
+
+/// Tests that use PulseAudio take turns with the one that restarts it.
+pub fn exclusive_pulse() -> std::sync::MutexGuard<'static, ()> {
+    static PULSE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    PULSE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Starts PulseAudio with the null sink exactly as `make test` does, and waits for it.
+fn restart_pulse() {
+    let _ = Command::new("pulseaudio")
+        .args([
+            "-D",
+            "--exit-idle-time=-1",
+            "-n",
+            "--load=module-null-sink sink_name=gongan",
+            "--load=module-native-protocol-unix",
+        ])
+        .stderr(Stdio::null())
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let sinks = Command::new("pactl")
+            .args(["list", "short", "sinks"])
+            .output();
+        if sinks.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(SINK)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "PulseAudio did not come back");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

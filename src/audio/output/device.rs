@@ -1,8 +1,10 @@
 //! The sound card output, through cpal.
 
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, SampleFormat, SizedSample, StreamConfig};
@@ -58,9 +60,26 @@ pub fn list_devices() -> Result<Vec<DeviceInfo>, OutputError> {
 /// (cpal streams need not be `Send`); dropping this stops it.
 pub struct DeviceOutput {
     name: String,
-    fault: Arc<Mutex<Option<String>>>,
+    health: Arc<Health>,
     stop: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// How long the frame clock may stand still while the stream is meant to be playing
+/// before the device counts as failed. cpal reports some errors that the stream recovers
+/// from by itself (ALSA's pulse plugin can fail a call or two while a stream starts), so
+/// an error alone is not a failure: audio that stops moving is.
+const STALL: Duration = Duration::from_millis(500);
+
+/// How long a new stream may take to start flowing (PulseAudio through ALSA's plugin
+/// takes 1.5–2 s here before the first steady callbacks).
+const STARTUP: Duration = Duration::from_secs(5);
+
+/// What the watchdog and the error callback know about the stream.
+#[derive(Default)]
+struct Health {
+    last_error: Mutex<Option<String>>,
+    stalled: std::sync::atomic::AtomicBool,
 }
 
 impl DeviceOutput {
@@ -73,24 +92,49 @@ impl DeviceOutput {
     ) -> Result<(Controller, DeviceOutput), OutputError> {
         let (opened_tx, opened_rx) = mpsc::channel();
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
-        let fault = Arc::new(Mutex::new(None));
-        let stream_fault = fault.clone();
+        let health = Arc::new(Health::default());
+        let stream_health = health.clone();
         let wanted = name.map(str::to_owned);
         let thread = std::thread::Builder::new()
             .name("gongan-device-output".into())
             .spawn(move || {
-                let stream = match open_stream(wanted.as_deref(), config, stream_fault) {
-                    Ok((controller, stream, name)) => {
-                        let _ = opened_tx.send(Ok((controller, name)));
-                        stream
+                let (stream, clock) =
+                    match open_stream(wanted.as_deref(), config, stream_health.clone()) {
+                        Ok((controller, stream, name)) => {
+                            let clock = controller.clock();
+                            let _ = opened_tx.send(Ok((controller, name)));
+                            (stream, clock)
+                        }
+                        Err(err) => {
+                            let _ = opened_tx.send(Err(err));
+                            return;
+                        }
+                    };
+                // Keep the stream until told to stop (or dropped), watching that its
+                // frame clock moves.
+                let mut last = (clock.now(), Instant::now());
+                let mut advances = 0;
+                while let Err(mpsc::RecvTimeoutError::Timeout) =
+                    stop_rx.recv_timeout(Duration::from_millis(100))
+                {
+                    let now = clock.now();
+                    if now != last.0 {
+                        last = (now, Instant::now());
+                        advances += 1;
                     }
-                    Err(err) => {
-                        let _ = opened_tx.send(Err(err));
-                        return;
+                    // A new stream fills the device buffer at once and may then wait a
+                    // second or two for the sound server: only a stream that has been
+                    // flowing can stall.
+                    let limit = if advances < 3 { STARTUP } else { STALL };
+                    let stalled = last.1.elapsed() > limit;
+                    if stalled != stream_health.stalled.swap(stalled, Ordering::Relaxed) {
+                        if stalled {
+                            tracing::error!("the sound card stopped taking audio");
+                        } else {
+                            tracing::info!("the sound card is playing again");
+                        }
                     }
-                };
-                // Park until told to stop (or the output is dropped), keeping the stream.
-                let _ = stop_rx.recv();
+                }
                 drop(stream);
             })
             .map_err(OutputError::Thread)?;
@@ -102,7 +146,7 @@ impl DeviceOutput {
             controller,
             DeviceOutput {
                 name: device_name,
-                fault,
+                health,
                 stop: Some(stop_tx),
                 thread: Some(thread),
             },
@@ -115,11 +159,16 @@ impl DeviceOutput {
         &self.name
     }
 
-    /// The first error the stream reported after it started (e.g. the device was
-    /// unplugged), if any. The stream is not restarted; the caller decides what to do.
+    /// Why the device is not playing, when its audio has stopped moving for a while (the
+    /// device was unplugged, the sound server died): the last error it reported. `None`
+    /// while it plays, even if it reported an error it recovered from.
     #[must_use]
     pub fn fault(&self) -> Option<String> {
-        self.fault.lock().ok().and_then(|f| f.clone())
+        if !self.health.stalled.load(Ordering::Relaxed) {
+            return None;
+        }
+        let error = self.health.last_error.lock().ok().and_then(|e| e.clone());
+        Some(error.unwrap_or_else(|| "the sound card stopped taking audio".to_owned()))
     }
 }
 
@@ -135,7 +184,7 @@ impl Drop for DeviceOutput {
 fn open_stream(
     name: Option<&str>,
     config: EngineConfig,
-    fault: Arc<Mutex<Option<String>>>,
+    health: Arc<Health>,
 ) -> Result<(Controller, cpal::Stream, String), OutputError> {
     let host = cpal::default_host();
     let device = match name {
@@ -173,10 +222,10 @@ fn open_stream(
         ..config
     });
     let stream = match supported.sample_format() {
-        SampleFormat::F32 => build::<f32>(&device, &stream_config, renderer, fault),
-        SampleFormat::I16 => build::<i16>(&device, &stream_config, renderer, fault),
-        SampleFormat::I32 => build::<i32>(&device, &stream_config, renderer, fault),
-        SampleFormat::U16 => build::<u16>(&device, &stream_config, renderer, fault),
+        SampleFormat::F32 => build::<f32>(&device, &stream_config, renderer, health),
+        SampleFormat::I16 => build::<i16>(&device, &stream_config, renderer, health),
+        SampleFormat::I32 => build::<i32>(&device, &stream_config, renderer, health),
+        SampleFormat::U16 => build::<u16>(&device, &stream_config, renderer, health),
         other => Err(OutputError::Device(format!(
             "{device_name}: unsupported sample format {other}"
         ))),
@@ -191,7 +240,7 @@ fn build<T>(
     device: &cpal::Device,
     config: &StreamConfig,
     mut renderer: Renderer,
-    fault: Arc<Mutex<Option<String>>>,
+    health: Arc<Health>,
 ) -> Result<cpal::Stream, OutputError>
 where
     T: SizedSample + FromSample<f32>,
@@ -217,9 +266,14 @@ where
         }
     };
     let error = move |err: cpal::Error| {
-        tracing::error!("sound card error: {err}");
-        if let Ok(mut fault) = fault.lock() {
-            fault.get_or_insert_with(|| err.to_string());
+        // A dead device can report the same error thousands of times a second: log each
+        // different message once.
+        let message = err.to_string();
+        if let Ok(mut last) = health.last_error.lock()
+            && last.as_deref() != Some(message.as_str())
+        {
+            tracing::warn!("sound card error: {message}");
+            *last = Some(message);
         }
     };
     device
