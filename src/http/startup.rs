@@ -173,6 +173,11 @@ impl Application {
             ..
         } = self;
         let mut stop = shutdown.subscribe();
+        let stopped = async move {
+            // The guard `wait_for` returns is not `Send`; drop it here.
+            let _ = stop.wait_for(|stopped| *stopped).await.map(|_| ());
+        };
+        tokio::pin!(stopped);
         let app = router(state);
         let graceful = GracefulShutdown::new();
         let mut http = hyper::server::conn::http1::Builder::new();
@@ -202,7 +207,7 @@ impl Application {
                         }
                     });
                 }
-                _ = stop.wait_for(|stopped| *stopped) => break,
+                () = &mut stopped => break,
             }
         }
         drop(listener);
