@@ -204,6 +204,8 @@ pub struct Config {
     pub header_read_timeout: Duration,
     /// How long a client may take to send a request's body.
     pub body_read_timeout: Duration,
+    /// Events buffered for each event-stream client before a slow one must `resync`.
+    pub event_buffer: usize,
 }
 
 /// Why the settings were refused. Each displays as one line saying what to change.
@@ -330,6 +332,7 @@ impl Config {
             body_limit,
             header_read_timeout: Duration::from_millis(header_ms),
             body_read_timeout: Duration::from_millis(header_ms),
+            event_buffer: 1024,
         })
     }
 
@@ -348,6 +351,7 @@ impl Config {
             body_limit: DEFAULT_BODY_LIMIT,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
+            event_buffer: 1024,
         }
     }
 }

@@ -91,6 +91,7 @@ impl Application {
             packs.active().1,
             ConductorConfig {
                 coalesce_window: config.coalesce_window,
+                event_buffer: config.event_buffer,
                 ..ConductorConfig::default()
             },
         );

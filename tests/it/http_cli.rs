@@ -173,3 +173,84 @@ async fn every_command_shows_an_example() {
         assert!(help.contains("Example"), "{command:?}: {help}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_stops_cleanly_on_sigterm_closing_event_streams() {
+    use std::io::BufRead;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gongan"))
+        .args([
+            "serve",
+            "--output",
+            "null",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .arg("--data-dir")
+        .arg(data.path())
+        .env("RUST_LOG", "gongan=info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Ready when it says where it listens.
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let ready = tokio::task::spawn_blocking(move || {
+        let line = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find(|l| l.contains("listening on"));
+        (line, lines)
+    });
+    let (line, _rest) = ready.await.unwrap();
+    assert!(line.unwrap().contains(&format!("http://127.0.0.1:{port}/")));
+
+    let client = gongan::client::Client::new(&format!("http://127.0.0.1:{port}"), None).unwrap();
+    let health = client
+        .call(hyper::Method::GET, "/healthz", None)
+        .await
+        .unwrap();
+    assert_eq!(health["output"], "null");
+    let mut request = hyper::Request::get(format!("http://127.0.0.1:{port}/v1/events"));
+    request = request.header("host", format!("127.0.0.1:{port}"));
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let response = sender
+        .send_request(
+            request
+                .body(http_body_util::Empty::<hyper::body::Bytes>::new())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    // The event stream ends (the body completes) and the server exits 0.
+    let body = tokio::time::timeout(
+        crate::http_support::PATIENCE,
+        http_body_util::BodyExt::collect(response.into_body()),
+    )
+    .await
+    .expect("the stream ends on shutdown");
+    assert!(body.is_ok());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status}");
+}

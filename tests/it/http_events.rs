@@ -203,3 +203,23 @@ async fn event_streams_end_cleanly_on_shutdown() {
     while second.next().await.is_some() {}
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lagging_client_gets_a_resync_and_the_stream_goes_on() {
+    let server = TestServer::start_with(|c| c.event_buffer = 4).await;
+    let mut events = server.events().await;
+    events.until("status").await;
+    // 64 distinct cues on one frame: their 64 `cue_played` events are published in one
+    // burst, far more than the 4 the buffer holds.
+    let at = server.conductor.clock().now().0 + 24_000;
+    for i in 0..64 {
+        let cue = json!({"instrument": "ketuk", "gain_db": -(i as f64) / 2.0, "at": at});
+        assert_eq!(server.post("/v1/cues", &cue).await.status, 202);
+    }
+    let resync = events.until("resync").await;
+    assert!(resync["missed"].as_u64().unwrap() > 0, "{resync}");
+    assert_eq!(resync["status"]["output"], "null");
+    // Still open: the next tick arrives.
+    events.until("tick").await;
+    server.stop().await;
+}
