@@ -25,22 +25,23 @@ use crate::session::{Conductor, ConductorConfig, ConductorHandle};
 /// How long open connections get to finish after a shutdown begins.
 const DRAIN: Duration = Duration::from_secs(5);
 
-/// Why the server could not start.
+/// Why the server could not start. Causes are part of the message (not a `source()`
+/// chain), so the one line `gongan serve` prints does not repeat them.
 #[derive(Debug, Error)]
 pub enum StartupError {
     /// The output.
     #[error("cannot open the audio output: {0}")]
-    Output(#[from] OutputError),
+    Output(OutputError),
     /// The pack.
     #[error("cannot load the sound pack: {0}")]
-    Pack(#[from] PackLoadError),
+    Pack(PackLoadError),
     /// The address.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {error}")]
     Bind {
         /// The address.
         addr: SocketAddr,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -77,14 +78,16 @@ impl Application {
             output::start(&output_spec, EngineConfig::default())
         })
         .await
-        .map_err(|e| OutputError::Device(e.to_string()))??;
+        .map_err(|e| StartupError::Output(OutputError::Device(e.to_string())))?
+        .map_err(StartupError::Output)?;
         let rate = controller.sample_rate();
         let pack_choice = config.pack.clone();
         let data_dir = config.data_dir.clone();
         let packs =
             tokio::task::spawn_blocking(move || PackRegistry::open(&pack_choice, &data_dir, rate))
                 .await
-                .map_err(|e| PackLoadError::Load(e.to_string()))??;
+                .map_err(|e| StartupError::Pack(PackLoadError::Load(e.to_string())))?
+                .map_err(StartupError::Pack)?;
         let packs = Arc::new(packs);
         let conductor = Conductor::spawn(
             controller,
@@ -98,13 +101,13 @@ impl Application {
         let listener =
             TcpListener::bind(config.bind)
                 .await
-                .map_err(|source| StartupError::Bind {
+                .map_err(|error| StartupError::Bind {
                     addr: config.bind,
-                    source,
+                    error,
                 })?;
-        let addr = listener.local_addr().map_err(|source| StartupError::Bind {
+        let addr = listener.local_addr().map_err(|error| StartupError::Bind {
             addr: config.bind,
-            source,
+            error,
         })?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut allowed_hosts = config.allowed_hosts.clone();
