@@ -18,9 +18,10 @@ PULSE_START := pulseaudio -D --exit-idle-time=-1 -n \
 
 .PHONY: run test deps test-deps pulse bench lint
 
-## run: install missing packages, build, and play the default pack through the sound card
+## run: install missing packages, build, and serve the API on http://127.0.0.1:7070 with the
+## default pack, playing through the sound card (or the null output when there is none)
 run: deps
-	$(CARGO) run --release -- pack play sounds/default
+	$(CARGO) run --release -- serve --pack default
 
 ## test: install what the tests need, start a PulseAudio null sink, run every check and test
 test: test-deps pulse lint

@@ -1,10 +1,12 @@
 //! The command-line flags (clap) and the dispatch to each command.
 
+mod client;
 mod devices;
 mod plan_arg;
 mod play;
 mod render;
 mod run;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -84,6 +86,24 @@ enum Command {
         #[arg(long, default_value = "sounds/default")]
         pack: PathBuf,
     },
+    /// Run the server: the HTTP API, the event stream and the page, playing to the sound card.
+    #[command(after_help = "Examples:\n  gongan serve\n  \
+        gongan serve --output null --pack my-pack\n  \
+        GONGAN_TOKEN=$(openssl rand -hex 16) gongan serve --bind 0.0.0.0:7070 --allow-host gong.example.org\n\n\
+        Then: curl http://127.0.0.1:7070/v1/status")]
+    Serve(serve::ServeArgs),
+    /// Strike an instrument on a running server.
+    #[command(after_help = "Examples:\n  gongan cue gong\n  \
+        gongan cue kenong --variant 5 --quantize beat\n  \
+        gongan cue gong --server http://gong-box:7070 --token \"$GONGAN_TOKEN\"")]
+    Cue(client::CueArgs),
+    /// Start and steer a session on a running server.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  gongan session start practice-of-practice\n  \
+        gongan session next\n  gongan session extend 5m\n  gongan session status"
+    )]
+    Session(client::SessionCommand),
     /// List the sound cards gongan can play to.
     #[command(after_help = "Example:\n  gongan devices\n  gongan pack play --output device:USB")]
     Devices,
@@ -191,5 +211,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             speed,
             pack,
         } => render::run(&plan, &output, events.as_deref(), speed, &pack),
+        Command::Serve(args) => serve::run(args),
+        Command::Cue(args) => client::cue(args),
+        Command::Session(command) => client::session(command),
     }
 }

@@ -77,6 +77,28 @@ impl Pack {
         })
     }
 
+    /// A pack built from sounds already in memory (the built-in synthesizer's, when the
+    /// server runs where `sounds/default/` is not), described by `manifest`. `dir` is
+    /// where it would live on disk, for messages; it need not exist.
+    ///
+    /// The instruments are taken as they are: the caller made them with
+    /// [`Instrument::new`], so they are decoded, at one rate and measured.
+    #[must_use]
+    pub fn from_instruments(
+        dir: PathBuf,
+        manifest: Manifest,
+        instruments: impl IntoIterator<Item = Instrument>,
+    ) -> Pack {
+        Pack {
+            dir,
+            manifest,
+            instruments: instruments
+                .into_iter()
+                .map(|i| (i.name().to_owned(), i))
+                .collect(),
+        }
+    }
+
     /// The pack's name from its manifest.
     #[must_use]
     pub fn name(&self) -> &str {

@@ -33,6 +33,9 @@ pub struct ConductorConfig {
     pub coalesce_window: Duration,
     /// The most seconds ahead a cue may be scheduled.
     pub max_cue_delay: Duration,
+    /// Events kept for subscribers that fall behind; past this a slow subscriber loses
+    /// the oldest and is told how many (the event stream then sends a `resync`).
+    pub event_buffer: usize,
 }
 
 impl Default for ConductorConfig {
@@ -42,6 +45,7 @@ impl Default for ConductorConfig {
             tick: Duration::from_millis(10),
             coalesce_window: Duration::from_millis(150),
             max_cue_delay: Duration::from_secs(3600),
+            event_buffer: 1024,
         }
     }
 }
@@ -323,7 +327,7 @@ impl Conductor {
         config: ConductorConfig,
     ) -> ConductorHandle {
         let (requests, inbox) = mpsc::channel(256);
-        let (events, _) = broadcast::channel(1024);
+        let (events, _) = broadcast::channel(config.event_buffer.max(1));
         let clock = controller.clock();
         let conductor = Conductor {
             controller,

@@ -63,6 +63,9 @@ pub enum SteerError {
     /// Nothing to steer.
     #[error("the session has finished; start a new one")]
     Finished,
+    /// Steering while the opening phrase plays.
+    #[error("the opening phrase (buka) is still playing; steer once the first segment has started")]
+    Opening,
     /// Pause while paused.
     #[error("the session is already paused")]
     AlreadyPaused,
@@ -167,6 +170,9 @@ impl Runner {
         let state = self.timeline.position_at(at).state;
         match (state, command) {
             (State::Finished, _) => return Err(SteerError::Finished),
+            // The opening phrase always lands; only stopping is accepted during it (and
+            // takes effect as it lands).
+            (State::Buka, c) if c != SteerCommand::Stop => return Err(SteerError::Opening),
             (State::Paused, SteerCommand::Pause) => return Err(SteerError::AlreadyPaused),
             (s, SteerCommand::Resume) if s != State::Paused => return Err(SteerError::NotPaused),
             _ => {}

@@ -6,6 +6,11 @@
 static ALLOCATOR: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;
 
 mod engine;
+mod http;
+mod http_cli;
+mod http_events;
+mod http_security;
+mod http_support;
 mod pack;
 mod render;
 mod run;

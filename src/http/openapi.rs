@@ -1,0 +1,216 @@
+//! `GET /v1/openapi.json`: the OpenAPI document, generated from the handlers' annotations.
+//!
+//! The session core's types (snapshot, plan) are serialised as they are; they are
+//! described here by mirror schemas, and a test checks each mirror has exactly the fields
+//! the real type serialises, so the document cannot drift from what the server sends.
+
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+use super::json::ApiJson;
+use super::routes::{cues, health, login, packs, plans, session};
+
+/// What a session is doing.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StateDoc {
+    /// The opening phrase.
+    Buka,
+    /// A segment is running.
+    Running,
+    /// Frozen.
+    Paused,
+    /// A `wait` segment past its deadline.
+    Overtime,
+    /// Ended.
+    Finished,
+}
+
+/// A session snapshot (`GET /v1/session`).
+#[derive(Serialize, ToSchema)]
+pub struct SnapshotDoc {
+    /// The plan's name.
+    pub plan: String,
+    /// What the session is doing.
+    pub state: StateDoc,
+    /// The speed factor.
+    pub speed: f64,
+    /// Engine frame of the session's start.
+    pub origin: u64,
+    /// Seconds since it started (pauses included).
+    pub elapsed_seconds: f64,
+    /// The current plan segment (from 0).
+    pub segment: usize,
+    /// Its title.
+    pub title: String,
+    /// Its notes.
+    pub notes: String,
+    /// The last beat that sounded, from 1 (0 before the first).
+    pub beat: u16,
+    /// Beats in the form.
+    pub of: u16,
+    /// The form's beats as symbols (`T`, `N`, `P`, `G`…).
+    pub pattern: Vec<String>,
+    /// Seconds to the segment's deadline.
+    pub remaining_seconds: f64,
+    /// Engine frame of the deadline.
+    pub deadline: Option<u64>,
+    /// The next segment's title.
+    pub next: Option<String>,
+    /// Every segment.
+    pub segments: Vec<SegmentStatusDoc>,
+}
+
+/// One segment in a snapshot.
+#[derive(Serialize, ToSchema)]
+pub struct SegmentStatusDoc {
+    /// Title.
+    pub title: String,
+    /// Planned seconds (at the session's speed).
+    pub planned_seconds: f64,
+    /// When it (last) started, seconds since the session's start.
+    pub started_seconds: Option<f64>,
+    /// When it (last) ended.
+    pub ended_seconds: Option<f64>,
+}
+
+/// A plan (the same model as `plans/*.toml`).
+#[derive(Serialize, ToSchema)]
+pub struct PlanDoc {
+    /// Display name.
+    pub name: String,
+    /// What it is for.
+    pub description: Option<String>,
+    /// The timeboxes, in order.
+    pub segments: Vec<SegmentDoc>,
+}
+
+/// One segment of a plan.
+#[derive(Serialize, ToSchema)]
+pub struct SegmentDoc {
+    /// Title.
+    #[schema(example = "Investigation")]
+    pub title: String,
+    /// Length: `20m`, `90s`, `1h30m`.
+    #[schema(example = "20m")]
+    pub duration: String,
+    /// `lancaran` (default), `ketawang`, `ladrang`, `gendhing`, `bell`, or a pattern like
+    /// `T W T N T P T G`.
+    pub form: Option<String>,
+    /// `sparse`, `normal` (default) or `full`.
+    pub density: Option<String>,
+    /// `auto` (default) or `wait`.
+    pub end: Option<String>,
+    /// Warnings before the deadline, e.g. `["5m", "1m"]`.
+    pub warnings: Option<Vec<String>>,
+    /// Notes for the facilitator.
+    pub notes: Option<String>,
+}
+
+/// The API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "gongan",
+        description = "Paces team practice sessions with gamelan gong cues. Errors are \
+            application/problem+json (RFC 9457). State-changing requests need \
+            `Content-Type: application/json`; with a token configured, /v1 needs \
+            `Authorization: Bearer TOKEN` (or the cookie from /v1/login, or ?token= on /v1/events)."
+    ),
+    paths(
+        health::healthz,
+        health::status,
+        cues::post_cue,
+        packs::instruments,
+        packs::packs,
+        packs::activate,
+        plans::list,
+        plans::get,
+        plans::put,
+        plans::delete,
+        session::start,
+        session::get,
+        session::pause,
+        session::resume,
+        session::next,
+        session::previous,
+        session::stop,
+        session::extend,
+        super::sse::events,
+        login::login,
+        openapi_json,
+    ),
+    components(schemas(super::problem::Problem))
+)]
+pub struct ApiDoc;
+
+/// This document.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "meta",
+    responses((status = 200, description = "OpenAPI 3.1", content_type = "application/json")))]
+pub async fn openapi_json() -> ApiJson<utoipa::openapi::OpenApi> {
+    ApiJson(ApiDoc::openapi())
+}
+
+#[cfg(test)]
+mod test {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::audio::Frame;
+    use crate::session::{Runner, TimelineOptions, ValidPlan, template, templates};
+
+    fn schema_fields(name: &str) -> BTreeSet<String> {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        doc["components"]["schemas"][name]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("no schema {name}"))
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    fn keys(value: &serde_json::Value) -> BTreeSet<String> {
+        value.as_object().unwrap().keys().cloned().collect()
+    }
+
+    #[test]
+    fn mirrors_match_what_the_server_sends() {
+        let plan: ValidPlan = template(&templates()[0].0).unwrap().clone();
+        let runner = Runner::new(plan.clone(), TimelineOptions::new(48_000), Frame(0));
+        let snapshot = serde_json::to_value(runner.snapshot(Frame(48_000))).unwrap();
+        assert_eq!(keys(&snapshot), schema_fields("SnapshotDoc"));
+        assert_eq!(
+            keys(&snapshot["segments"][0]),
+            schema_fields("SegmentStatusDoc")
+        );
+        let plan = serde_json::to_value(plan.to_plan()).unwrap();
+        assert_eq!(keys(&plan), schema_fields("PlanDoc"));
+        let mut segment = keys(&plan["segments"][0]);
+        segment.extend(["warnings".to_owned(), "notes".to_owned()]);
+        assert_eq!(segment, schema_fields("SegmentDoc"));
+    }
+
+    #[test]
+    fn every_route_is_documented() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let paths = doc["paths"].as_object().unwrap();
+        for path in [
+            "/healthz",
+            "/v1/status",
+            "/v1/cues",
+            "/v1/instruments",
+            "/v1/packs",
+            "/v1/packs/{name}/activate",
+            "/v1/plans",
+            "/v1/plans/{id}",
+            "/v1/session",
+            "/v1/session/pause",
+            "/v1/session/extend",
+            "/v1/events",
+            "/v1/login",
+            "/v1/openapi.json",
+        ] {
+            assert!(paths.contains_key(path), "{path} is missing");
+        }
+    }
+}

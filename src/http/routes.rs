@@ -1,0 +1,9 @@
+//! The handlers, one file per resource. Each is thin: parse, ask the conductor or a
+//! store, answer.
+
+pub mod cues;
+pub mod health;
+pub mod login;
+pub mod packs;
+pub mod plans;
+pub mod session;

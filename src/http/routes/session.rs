@@ -1,0 +1,154 @@
+//! `POST /v1/session` (start), `GET /v1/session`, and the facilitator's commands.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::super::json::{ApiJson, json_response};
+use super::super::openapi::{PlanDoc, SnapshotDoc};
+use super::super::problem::{ApiError, Problem};
+use super::super::state::AppState;
+use crate::session::{Plan, PlanId, Snapshot, Speed, SteerCommand};
+
+/// The longest extension in one request.
+const MAX_EXTEND_SECONDS: f64 = 24.0 * 3600.0;
+
+/// Start a session: a saved plan or template by id, or a plan given inline.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartSession {
+    /// A plan id from `GET /v1/plans`.
+    pub plan_id: Option<String>,
+    /// Or a whole plan.
+    #[schema(value_type = Option<PlanDoc>)]
+    pub plan: Option<Plan>,
+    /// Speed factor (1 = real time; 60 runs a minute a second), 0.01 to 10000.
+    pub speed: Option<f64>,
+}
+
+/// Lengthen the current segment.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Extend {
+    /// Seconds of plan time to add, more than 0 and at most 86400.
+    pub seconds: f64,
+}
+
+/// Start a session.
+#[utoipa::path(post, path = "/v1/session", tag = "session", request_body = StartSession,
+    responses(
+        (status = 201, description = "Started", body = SnapshotDoc),
+        (status = 404, description = "No such plan", body = Problem),
+        (status = 409, description = "A session is already running", body = Problem),
+        (status = 422, description = "Bad plan or speed", body = Problem)))]
+pub async fn start(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<StartSession>,
+) -> Result<Response, ApiError> {
+    let speed = match request.speed {
+        None => Speed::NORMAL,
+        Some(factor) => Speed::new(factor).map_err(|e| ApiError::Invalid(e.to_string()))?,
+    };
+    let plan = match (request.plan_id, request.plan) {
+        (Some(id), None) => {
+            let id = PlanId::parse(&id).map_err(|e| ApiError::NotFound(e.to_string()))?;
+            state.plans().get(&id).await?.0
+        }
+        (None, Some(plan)) => plan.validate()?,
+        _ => {
+            return Err(ApiError::Invalid(
+                "give exactly one of plan_id (a plan's id) or plan (a whole plan)".into(),
+            ));
+        }
+    };
+    let snapshot = state.conductor().start(plan, speed).await?;
+    Ok(json_response(StatusCode::CREATED, &snapshot).into_response())
+}
+
+/// The session now.
+#[utoipa::path(get, path = "/v1/session", tag = "session",
+    responses((status = 200, description = "The current or last session", body = SnapshotDoc),
+              (status = 404, description = "No session yet", body = Problem)))]
+pub async fn get(State(state): State<AppState>) -> Result<ApiJson<Snapshot>, ApiError> {
+    state
+        .conductor()
+        .snapshot()
+        .await?
+        .map(ApiJson)
+        .ok_or_else(|| {
+            ApiError::NotFound("no session has been started; POST /v1/session starts one".into())
+        })
+}
+
+async fn steer(state: &AppState, command: SteerCommand) -> Result<ApiJson<Snapshot>, ApiError> {
+    Ok(ApiJson(state.conductor().steer(command).await?))
+}
+
+macro_rules! command {
+    ($name:ident, $path:literal, $command:expr, $what:literal) => {
+        #[doc = $what]
+        #[utoipa::path(post, path = $path, tag = "session",
+            responses((status = 200, description = "Done", body = SnapshotDoc),
+                      (status = 409, description = "Not possible now (no session, finished, already paused…)", body = Problem)))]
+        pub async fn $name(State(state): State<AppState>) -> Result<ApiJson<Snapshot>, ApiError> {
+            steer(&state, $command).await
+        }
+    };
+}
+
+command!(
+    pause,
+    "/v1/session/pause",
+    SteerCommand::Pause,
+    "Pause the session."
+);
+command!(
+    resume,
+    "/v1/session/resume",
+    SteerCommand::Resume,
+    "Resume after a pause."
+);
+command!(
+    next,
+    "/v1/session/next",
+    SteerCommand::Next,
+    "Move on to the next segment."
+);
+command!(
+    previous,
+    "/v1/session/previous",
+    SteerCommand::Previous,
+    "Restart the previous segment."
+);
+command!(
+    stop,
+    "/v1/session/stop",
+    SteerCommand::Stop,
+    "End the session now (its gong sounds)."
+);
+
+/// Lengthen the current segment.
+#[utoipa::path(post, path = "/v1/session/extend", tag = "session", request_body = Extend,
+    responses((status = 200, description = "Extended", body = SnapshotDoc),
+              (status = 409, description = "No session, or finished", body = Problem),
+              (status = 422, description = "Bad number of seconds", body = Problem)))]
+pub async fn extend(
+    State(state): State<AppState>,
+    ApiJson(extend): ApiJson<Extend>,
+) -> Result<ApiJson<Snapshot>, ApiError> {
+    if !(extend.seconds > 0.0 && extend.seconds <= MAX_EXTEND_SECONDS) {
+        return Err(ApiError::Invalid(format!(
+            "seconds {} is out of range: use more than 0 and at most 86400",
+            extend.seconds
+        )));
+    }
+    steer(
+        &state,
+        SteerCommand::Extend(Duration::from_secs_f64(extend.seconds)),
+    )
+    .await
+}

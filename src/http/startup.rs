@@ -1,0 +1,250 @@
+//! [`Application`]: the server built from a [`Config`] — output, pack, conductor,
+//! listener — ready to run, so a test can start a real one on `127.0.0.1:0`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::guard::GuardConfig;
+use super::pack_registry::{PackLoadError, PackRegistry};
+use super::plan_store::PlanStore;
+use super::router::router;
+use super::state::{AppState, Inner};
+use crate::audio::EngineConfig;
+use crate::audio::output::{self, OutputError, RunningOutput};
+use crate::config::Config;
+use crate::session::{Conductor, ConductorConfig, ConductorHandle};
+
+/// How long open connections get to finish after a shutdown begins.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// Why the server could not start. Causes are part of the message (not a `source()`
+/// chain), so the one line `gongan serve` prints does not repeat them.
+#[derive(Debug, Error)]
+pub enum StartupError {
+    /// The output.
+    #[error("cannot open the audio output: {0}")]
+    Output(OutputError),
+    /// The pack.
+    #[error("cannot load the sound pack: {0}")]
+    Pack(PackLoadError),
+    /// The address.
+    #[error("cannot listen on {addr}: {error}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        error: std::io::Error,
+    },
+}
+
+/// A built server: listening, with its engine running, not yet answering.
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    state: AppState,
+    output: Arc<RunningOutput>,
+    shutdown: Arc<watch::Sender<bool>>,
+    header_read_timeout: Duration,
+}
+
+/// Stops a running [`Application`] from anywhere (a signal handler, a test).
+#[derive(Clone)]
+pub struct ShutdownHandle(Arc<watch::Sender<bool>>);
+
+impl ShutdownHandle {
+    /// Begins a graceful shutdown: no new connections, event streams end, requests in
+    /// flight finish.
+    pub fn shutdown(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+impl Application {
+    /// Opens the output, loads the pack, starts the conductor and binds the listener.
+    ///
+    /// # Errors
+    /// [`StartupError`] naming what failed.
+    pub async fn build(config: Config) -> Result<Application, StartupError> {
+        let output_spec = config.output.clone();
+        let (controller, output) = tokio::task::spawn_blocking(move || {
+            output::start(&output_spec, EngineConfig::default())
+        })
+        .await
+        .map_err(|e| StartupError::Output(OutputError::Device(e.to_string())))?
+        .map_err(StartupError::Output)?;
+        let rate = controller.sample_rate();
+        let pack_choice = config.pack.clone();
+        let data_dir = config.data_dir.clone();
+        let packs =
+            tokio::task::spawn_blocking(move || PackRegistry::open(&pack_choice, &data_dir, rate))
+                .await
+                .map_err(|e| StartupError::Pack(PackLoadError::Load(e.to_string())))?
+                .map_err(StartupError::Pack)?;
+        let packs = Arc::new(packs);
+        let conductor = Conductor::spawn(
+            controller,
+            packs.active().1,
+            ConductorConfig {
+                coalesce_window: config.coalesce_window,
+                event_buffer: config.event_buffer,
+                ..ConductorConfig::default()
+            },
+        );
+        let listener =
+            TcpListener::bind(config.bind)
+                .await
+                .map_err(|error| StartupError::Bind {
+                    addr: config.bind,
+                    error,
+                })?;
+        let addr = listener.local_addr().map_err(|error| StartupError::Bind {
+            addr: config.bind,
+            error,
+        })?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let mut allowed_hosts = config.allowed_hosts.clone();
+        if !addr.ip().is_unspecified() && !addr.ip().is_loopback() {
+            allowed_hosts.push(SocketAddr::new(addr.ip(), addr.port()).to_string());
+        }
+        let output = Arc::new(output);
+        let state = AppState::new(Inner {
+            conductor,
+            output: output.clone(),
+            packs,
+            plans: PlanStore::new(&config.data_dir),
+            guard: GuardConfig {
+                port: addr.port(),
+                allowed_hosts,
+                token: config.token.clone(),
+                body_limit: config.body_limit,
+            },
+            body_limit: config.body_limit,
+            body_read_timeout: config.body_read_timeout,
+            shutdown: shutdown_rx,
+        });
+        Ok(Application {
+            listener,
+            addr,
+            state,
+            output,
+            shutdown: Arc::new(shutdown),
+            header_read_timeout: config.header_read_timeout,
+        })
+    }
+
+    /// The address it listens on (with the real port when bound to port 0).
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The conductor, for benchmarks that watch the frame clock.
+    #[must_use]
+    pub fn conductor(&self) -> ConductorHandle {
+        self.state.conductor().clone()
+    }
+
+    /// A handle that stops the server.
+    #[must_use]
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle(self.shutdown.clone())
+    }
+
+    /// Which output runs and its name, e.g. `("null", "null")`.
+    #[must_use]
+    pub fn output(&self) -> (&'static str, String) {
+        let (state, name, _) = self.state.output_state();
+        (state, name)
+    }
+
+    /// Serves until the shutdown handle fires, then drains: stops accepting, ends event
+    /// streams, lets requests in flight finish (up to a few seconds), stops the audio.
+    pub async fn run_until_stopped(self) {
+        let Application {
+            listener,
+            state,
+            output,
+            shutdown,
+            header_read_timeout,
+            ..
+        } = self;
+        let mut stop = shutdown.subscribe();
+        let stopped = async move {
+            // The guard `wait_for` returns is not `Send`; drop it here.
+            let _ = stop.wait_for(|stopped| *stopped).await.map(|_| ());
+        };
+        tokio::pin!(stopped);
+        let app = router(state);
+        let graceful = GracefulShutdown::new();
+        let mut http = hyper::server::conn::http1::Builder::new();
+        // A client gets this long to send its headers, so slow clients cannot hold
+        // connections open (slowloris).
+        http.timer(TokioTimer::new())
+            .header_read_timeout(header_read_timeout)
+            .max_buf_size(64 * 1024);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, _) = match accepted {
+                        Ok(conn) => conn,
+                        Err(error) => {
+                            // Out of file descriptors and the like: back off, keep serving.
+                            tracing::warn!("accept failed: {error}");
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let service = TowerToHyperService::new(app.clone());
+                    let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                    tokio::spawn(async move {
+                        if let Err(error) = connection.await {
+                            tracing::debug!("connection ended: {error}");
+                        }
+                    });
+                }
+                () = &mut stopped => break,
+            }
+        }
+        drop(listener);
+        tracing::info!("shutting down: finishing requests in flight");
+        drop(app);
+        if tokio::time::timeout(DRAIN, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some connections did not finish in time; closing them");
+        }
+        drop(output);
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,0 +1,101 @@
+//! [`AppState`]: what every handler can reach — the conductor's handle, the output, the
+//! packs, the plans and the security settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::guard::GuardConfig;
+use super::pack_registry::PackRegistry;
+use super::plan_store::PlanStore;
+use crate::audio::output::{OutputKind, RunningOutput};
+use crate::session::ConductorHandle;
+
+/// Shared, cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The parts of [`AppState`].
+pub struct Inner {
+    /// The session actor.
+    pub conductor: ConductorHandle,
+    /// The running output (for its kind and faults).
+    pub output: Arc<RunningOutput>,
+    /// Packs.
+    pub packs: Arc<PackRegistry>,
+    /// Plans.
+    pub plans: PlanStore,
+    /// Host, origin and token rules.
+    pub guard: GuardConfig,
+    /// Request body cap.
+    pub body_limit: usize,
+    /// How long a body may take to arrive.
+    pub body_read_timeout: Duration,
+    /// Turns true when the server shuts down: event streams end.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl AppState {
+    /// Wraps the parts.
+    #[must_use]
+    pub fn new(inner: Inner) -> AppState {
+        AppState(Arc::new(inner))
+    }
+
+    /// The conductor.
+    #[must_use]
+    pub fn conductor(&self) -> &ConductorHandle {
+        &self.0.conductor
+    }
+
+    /// The packs.
+    #[must_use]
+    pub fn packs(&self) -> &Arc<PackRegistry> {
+        &self.0.packs
+    }
+
+    /// The plans.
+    #[must_use]
+    pub fn plans(&self) -> &PlanStore {
+        &self.0.plans
+    }
+
+    /// The security rules.
+    #[must_use]
+    pub fn guard(&self) -> &GuardConfig {
+        &self.0.guard
+    }
+
+    /// Request body cap in bytes.
+    #[must_use]
+    pub fn body_limit(&self) -> usize {
+        self.0.body_limit
+    }
+
+    /// How long a body may take to arrive.
+    #[must_use]
+    pub fn body_read_timeout(&self) -> Duration {
+        self.0.body_read_timeout
+    }
+
+    /// A receiver that changes when the server shuts down.
+    #[must_use]
+    pub fn shutdown(&self) -> watch::Receiver<bool> {
+        self.0.shutdown.clone()
+    }
+
+    /// The output as `/healthz` reports it: `device`, `null`, or `degraded` when the
+    /// output has faulted; its name; and the fault.
+    #[must_use]
+    pub fn output_state(&self) -> (&'static str, String, Option<String>) {
+        let output = &self.0.output;
+        let fault = output.fault();
+        let state = match (output.kind(), &fault) {
+            (_, Some(_)) => "degraded",
+            (OutputKind::Device, None) => "device",
+            (OutputKind::Null | OutputKind::Wav, None) => "null",
+        };
+        (state, output.describe(), fault)
+    }
+}
