@@ -399,7 +399,7 @@ impl Conductor {
     fn start(&mut self, plan: ValidPlan, speed: Speed) -> Result<Snapshot, ConductorError> {
         let now = self.controller.now();
         if let Some(session) = &self.session
-            && !session.is_finished()
+            && !session.is_over(now)
         {
             return Err(ConductorError::SessionRunning(
                 session.plan().name().to_owned(),

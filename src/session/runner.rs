@@ -151,10 +151,11 @@ impl Runner {
         now.saturating_sub(self.origin)
     }
 
-    /// Whether the session's final gong has been announced.
+    /// Whether the session is over at engine frame `now`: its final gong is due at or
+    /// before `now` (it may not have been announced yet).
     #[must_use]
-    pub fn is_finished(&self) -> bool {
-        self.finished
+    pub fn is_over(&self, now: Frame) -> bool {
+        self.timeline.is_finished_at(self.session_frame(now))
     }
 
     /// Applies a facilitator's command at engine frame `now`: records it, recomputes the

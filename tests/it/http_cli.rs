@@ -68,6 +68,7 @@ async fn cue_and_session_commands_drive_a_running_server() {
     let line = error_line(&gongan(&["cue", "gong", "--quantize", "gong", "--server", url]).await);
     assert!(line.contains("no session"), "{line}");
 
+    let mut events = server.events().await;
     let start = stdout(
         &gongan(&[
             "session",
@@ -91,10 +92,16 @@ async fn cue_and_session_commands_drive_a_running_server() {
         line.contains("409") && line.contains("already running"),
         "{line}"
     );
+    // Steering waits for the opening phrase to land (it is refused before).
+    let line = error_line(&gongan(&["session", "next", "--server", url]).await);
+    assert!(
+        line.contains("409") && line.contains("opening phrase"),
+        "{line}"
+    );
+    events.until("segment_started").await;
     stdout(&gongan(&["session", "extend", "5m", "--server", url]).await);
     let next = stdout(&gongan(&["session", "next", "--server", url]).await);
     assert!(next.starts_with("Chaos game day: "), "{next}");
-    let mut events = server.events().await;
     stdout(&gongan(&["session", "stop", "--server", url]).await);
     events.until("finished").await;
     let line = error_line(&gongan(&["session", "extend", "soon", "--server", url]).await);

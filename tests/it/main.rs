@@ -10,6 +10,7 @@ mod http;
 mod http_cli;
 mod http_events;
 mod http_security;
+mod http_sound;
 mod http_support;
 mod pack;
 mod render;

@@ -65,6 +65,12 @@ impl Recording {
         recording
     }
 
+    /// Frames of audio in the file so far (the header is 44 bytes; a few frames of error
+    /// do not matter to a latency measured in milliseconds).
+    pub fn frames_so_far(&self) -> u64 {
+        std::fs::metadata(&self.path).map_or(0, |m| m.len().saturating_sub(44) / 8)
+    }
+
     /// Stops recording (SIGINT, so parecord finishes the WAV header) and returns the
     /// samples as interleaved stereo.
     pub fn stop(mut self) -> Vec<f32> {

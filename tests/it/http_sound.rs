@@ -1,0 +1,102 @@
+//! End to end through the real sound path: cues POSTed to a server playing to the sound
+//! card (cpal → ALSA → the PulseAudio null sink), found in a recording of the sink's
+//! monitor, with the delay from request to sound measured.
+
+use std::time::{Duration, Instant};
+
+use gongan::audio::Frame;
+use gongan::audio::output::OutputSpec;
+use serde_json::json;
+
+use crate::http_support::TestServer;
+use crate::sound_path::{Recording, exclusive_pulse, require_null_sink};
+
+const CUES: usize = 5;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cues_over_http_are_heard_on_the_sound_card() {
+    let _pulse = exclusive_pulse();
+    require_null_sink();
+    let dir = tempfile::tempdir().unwrap();
+    let recording = Recording::start(dir.path());
+    // Where the recording is now, in wall time and in its own frames.
+    let mark = (Instant::now(), recording.frames_so_far());
+    let server = TestServer::start_with(|c| c.output = OutputSpec::Device(None)).await;
+    let health = server.get("/healthz").await;
+    assert_eq!(health.json["output"], "device", "{}", health.text);
+    let clock = server.conductor.clock().clone();
+    let rate = clock.sample_rate();
+    // A new PulseAudio stream takes a second or two to start flowing: wait on its clock.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while clock.now() < Frame::from_seconds(3.0, rate) {
+        assert!(
+            Instant::now() < deadline,
+            "the device clock does not advance"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let mut sent = Vec::new();
+    for _ in 0..CUES {
+        let requested = Instant::now();
+        let reply = server
+            .post("/v1/cues", &json!({"instrument": "ketuk"}))
+            .await;
+        assert_eq!(reply.status, 202, "{}", reply.text);
+        let frame = Frame(reply.json["frame"].as_u64().unwrap());
+        sent.push((requested, frame));
+        // One cue a second, paced by the engine's clock.
+        let next = frame + Frame::from_seconds(1.0, rate);
+        while clock.now() < next {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let last = sent.last().unwrap().1 + Frame::from_seconds(0.5, rate);
+    while clock.now() < last {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.stop().await;
+    let samples = recording.stop();
+
+    // Find the strokes: the first sample over the threshold, then nothing for 0.5 s.
+    let left: Vec<f32> = samples.iter().step_by(2).copied().collect();
+    let peak = left.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    assert!(peak > 0.01, "nothing was heard (peak {peak})");
+    let mut onsets = Vec::new();
+    let mut i = 0;
+    while i < left.len() {
+        if left[i].abs() > peak / 10.0 {
+            onsets.push(i);
+            i += 24_000;
+        } else {
+            i += 1;
+        }
+    }
+    assert_eq!(onsets.len(), CUES, "strokes heard at frames {onsets:?}");
+    // The device plays them as far apart as the engine scheduled them.
+    for (k, onset) in onsets.iter().enumerate().skip(1) {
+        let heard = (onset - onsets[0]) as f64 / 48_000.0;
+        let scheduled = (sent[k].1 - sent[0].1).as_seconds(rate);
+        assert!(
+            (heard - scheduled).abs() < 0.005,
+            "stroke {k}: heard {heard:.4} s after the first, scheduled {scheduled:.4} s"
+        );
+    }
+    // Request to sound: the recording's frame mapped to wall time through the mark.
+    let mut delays: Vec<f64> = onsets
+        .iter()
+        .zip(&sent)
+        .map(|(&onset, (requested, _))| {
+            let heard = mark.0
+                + Duration::from_secs_f64((onset as f64 - mark.1 as f64).max(0.0) / 48_000.0);
+            heard.saturating_duration_since(*requested).as_secs_f64() * 1000.0
+        })
+        .collect();
+    delays.sort_by(f64::total_cmp);
+    println!(
+        "request -> sound in the PulseAudio recording: median {:.1} ms, max {:.1} ms ({CUES} cues)",
+        delays[CUES / 2],
+        delays[CUES - 1]
+    );
+    assert!(delays[CUES - 1] < 1000.0, "delays {delays:?} ms");
+}
