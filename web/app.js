@@ -144,6 +144,8 @@ function setConnection(state) {
   document.body.classList.toggle("offline", state === "offline");
   document.body.classList.remove("connecting");
   $("offline").hidden = state !== "offline";
+  // While offline nothing is known about the sound; the next status says again.
+  if (state === "offline") $("degraded").hidden = true;
   for (const button of document.querySelectorAll(".controls button, .pad button, .plans button")) {
     button.disabled = !app.connected;
   }
@@ -201,7 +203,7 @@ function showAudio(output, device, fault) {
     pill.title = output === "null" ? "No sound card: the session runs silently" : fault || "";
     banner.hidden = false;
     banner.textContent = output === "null"
-      ? "No sound: the server plays to the silent (null) output — it found no sound card, or was started with --output null. The session still runs and this page still shows it."
+      ? "No sound: the server plays to the silent null output (no sound card found, or --output null). The session runs and shows here as usual."
       : `Sound has failed (${fault || "the output stopped"}): the session still runs, silently.`;
   }
 }
