@@ -9,8 +9,10 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # What building gongan needs (cpal talks to ALSA).
 RUN_PACKAGES := libasound2-dev pkg-config
-# What the tests need on top: PulseAudio and its ALSA plugin for the real sound path.
-TEST_PACKAGES := $(RUN_PACKAGES) pulseaudio pulseaudio-utils libasound2-plugins alsa-utils
+# What the tests need on top: PulseAudio and its ALSA plugin for the real sound path, and
+# Chromium with its WebDriver for the facilitator page's browser tests (tests/it/browser.rs).
+TEST_PACKAGES := $(RUN_PACKAGES) pulseaudio pulseaudio-utils libasound2-plugins alsa-utils \
+	chromium chromium-driver
 
 # PulseAudio with a null sink: the "sound card" of machines without one (CI included).
 PULSE_START := pulseaudio -D --exit-idle-time=-1 -n \

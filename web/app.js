@@ -1,6 +1,767 @@
-// Placeholder: shows the live status from the event stream.
-const out = document.getElementById("status");
-const events = new EventSource("/v1/events");
-events.addEventListener("status", (e) => { out.textContent = JSON.stringify(JSON.parse(e.data).status, null, 2); });
-events.addEventListener("tick", (e) => { out.textContent = JSON.stringify(JSON.parse(e.data), null, 2); });
-events.onerror = () => { out.textContent = "disconnected"; };
+// gongan's facilitator page: plain JS, no build step, everything from this server.
+//
+// The server is the only clock: the time left, the beat and the state come from the
+// `/v1/events` stream (a `tick` each second, and an event for everything that happens),
+// never from a browser timer that would drift or sleep in a background tab. When the
+// stream breaks the page says so at once and reconnects by itself.
+
+const $ = (id) => document.getElementById(id);
+
+const STATE_LABELS = {
+  buka: "Opening",
+  running: "Running",
+  paused: "Paused",
+  overtime: "Overtime",
+  finished: "Finished",
+};
+const SYMBOL_NAMES = {
+  G: "gong", N: "kenong", P: "kempul", W: "wela (kempul rests)", T: "ketuk", p: "kempyang", ".": "rest",
+};
+/// Reconnect delays in milliseconds: quick at first, then every few seconds.
+const BACKOFF = [250, 500, 1000, 2000, 3000];
+const LOG_LENGTH = 8;
+
+const app = {
+  events: null,
+  connected: false,
+  attempt: 0,
+  reconnectTimer: null,
+  sampleRate: 48000,
+  /// The last full session snapshot (`GET /v1/status`'s `session`), or null.
+  snapshot: null,
+  /// The live part, from ticks: state, segment, title, remaining, elapsed, beat, of.
+  live: null,
+  /// While paused: the time left when the pause began (the server's count keeps running
+  /// towards a deadline it only moves on resume), and the pause's engine frame.
+  frozen: null,
+  pauseFrame: null,
+  patternKey: "",
+  plansLoaded: false,
+  instrumentsLoaded: false,
+  ticks: 0,
+  lastAnnounced: "",
+  stopArmed: null,
+  busy: false,
+};
+
+// ---------------------------------------------------------------------------------------
+// HTTP
+
+class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+  }
+}
+
+async function api(method, path, body) {
+  const init = { method, credentials: "same-origin", headers: {} };
+  if (method !== "GET") {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body ?? {});
+  }
+  const response = await fetch(path, init);
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    if (response.status === 401) askToken();
+    const detail = (data && (data.detail || data.title)) || `${response.status} ${response.statusText}`;
+    throw new ApiError(response.status, detail);
+  }
+  return data;
+}
+
+function say(text, kind = "info") {
+  const el = $("message");
+  el.textContent = text;
+  el.dataset.kind = kind;
+}
+
+// ---------------------------------------------------------------------------------------
+// The event stream and reconnecting
+
+async function connect() {
+  clearTimeout(app.reconnectTimer);
+  // Ask first with a plain request: an EventSource cannot tell "server down" from
+  // "token needed", a fetch can.
+  let status;
+  try {
+    status = await api("GET", "/v1/status");
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      setConnection("locked");
+      return; // the login dialog reconnects
+    }
+    disconnected(error instanceof ApiError ? error.message : "the server does not answer");
+    return;
+  }
+  applyStatus(status);
+  const events = new EventSource("/v1/events", { withCredentials: true });
+  app.events = events;
+  events.addEventListener("status", (e) => {
+    app.attempt = 0;
+    setConnection("live");
+    applyStatus(JSON.parse(e.data).status);
+  });
+  events.addEventListener("resync", (e) => applyStatus(JSON.parse(e.data).status));
+  events.addEventListener("tick", (e) => onTick(JSON.parse(e.data)));
+  events.addEventListener("stroke", (e) => onStroke(JSON.parse(e.data)));
+  events.addEventListener("cue_played", (e) => onCuePlayed(JSON.parse(e.data)));
+  for (const kind of ["session_started", "segment_started", "paused", "resumed", "extended",
+    "skipped", "stopped", "overtime", "dropped", "finished"]) {
+    events.addEventListener(kind, (e) => onSessionEvent(JSON.parse(e.data)));
+  }
+  events.onerror = () => {
+    // The browser would retry by itself, but not after every kind of failure: take over,
+    // so the page always shows the truth and always comes back.
+    if (app.events !== events) return;
+    events.close();
+    app.events = null;
+    disconnected("the event stream broke");
+  };
+}
+
+function disconnected(reason) {
+  app.connected = false;
+  setConnection("offline");
+  $("offline-detail").textContent = `(${reason})`;
+  const delay = BACKOFF[Math.min(app.attempt, BACKOFF.length - 1)];
+  app.attempt += 1;
+  clearTimeout(app.reconnectTimer);
+  app.reconnectTimer = setTimeout(connect, delay);
+}
+
+function setConnection(state) {
+  const pill = $("connection");
+  pill.dataset.state = state;
+  pill.textContent = { live: "live", offline: "disconnected", connecting: "connecting…", locked: "locked" }[state];
+  app.connected = state === "live";
+  document.body.classList.toggle("offline", state === "offline");
+  document.body.classList.remove("connecting");
+  $("offline").hidden = state !== "offline";
+  // While offline nothing is known about the sound; the next status says again.
+  if (state === "offline") $("degraded").hidden = true;
+  for (const button of document.querySelectorAll(".controls button, .pad button, .plans button")) {
+    button.disabled = !app.connected;
+  }
+  if (app.connected) say("");
+}
+
+// ---------------------------------------------------------------------------------------
+// Token
+
+function askToken() {
+  const dialog = $("login");
+  if (!dialog.open) {
+    dialog.showModal();
+    $("token").focus();
+  }
+}
+
+async function login(token) {
+  try {
+    await api("POST", "/v1/login", { token });
+  } catch (error) {
+    $("login-error").textContent = error.status === 401 ? "That is not the token." : error.message;
+    return false;
+  }
+  // The server answers with an HttpOnly session cookie: the API and the EventSource
+  // carry it from now on, until the browser closes.
+  $("login-error").textContent = "";
+  $("login").close();
+  await connect();
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------
+// Applying what the server says
+
+function applyStatus(status) {
+  if (!status) return;
+  if (status.engine?.sample_rate) app.sampleRate = status.engine.sample_rate;
+  showAudio(status.output, status.device, status.fault);
+  applySnapshot(status.session, status.engine?.frame);
+  if (!app.plansLoaded) loadPlans();
+  if (!app.instrumentsLoaded) loadInstruments();
+}
+
+function showAudio(output, device, fault) {
+  const pill = $("audio");
+  pill.dataset.state = output;
+  const banner = $("degraded");
+  if (output === "device") {
+    pill.textContent = "sound on";
+    pill.title = `Playing through ${device}`;
+    banner.hidden = true;
+  } else {
+    pill.textContent = output === "null" ? "no sound" : "sound failed";
+    pill.title = output === "null" ? "No sound card: the session runs silently" : fault || "";
+    banner.hidden = false;
+    banner.textContent = output === "null"
+      ? "No sound: the server plays to the silent null output (no sound card found, or --output null). The session runs and shows here as usual."
+      : `Sound has failed (${fault || "the output stopped"}): the session still runs, silently.`;
+  }
+}
+
+function applySnapshot(snapshot, frame) {
+  app.snapshot = snapshot || null;
+  if (!snapshot) {
+    app.live = null;
+    showMode("idle");
+    return;
+  }
+  app.live = {
+    state: snapshot.state,
+    segment: snapshot.segment,
+    title: snapshot.title,
+    remaining_seconds: snapshot.remaining_seconds,
+    elapsed_seconds: snapshot.elapsed_seconds,
+    beat: snapshot.beat,
+    of: snapshot.of,
+  };
+  $("plan-name").textContent = snapshot.plan;
+  $("notes").textContent = snapshot.notes || "No notes for this segment.";
+  showMode(snapshot.state === "finished" ? "finished" : "session");
+  drawWheelMarks(snapshot.pattern);
+  renderLive(frame);
+  renderSegments();
+}
+
+async function refreshSession() {
+  try {
+    applyStatus(await api("GET", "/v1/status"));
+  } catch {
+    // The stream's error handler deals with a dead server.
+  }
+}
+
+function onTick(tick) {
+  app.ticks += 1;
+  if (app.ticks % 15 === 0) refreshHealth();
+  const s = tick.session;
+  if (!s) {
+    if (app.snapshot) refreshSession();
+    return;
+  }
+  const known = app.snapshot;
+  if (!known || known.segment !== s.segment || known.state !== s.state || known.of !== s.of) {
+    // Something changed that a tick does not describe (notes, pattern, next, the plan):
+    // take the whole picture.
+    app.live = s;
+    refreshSession();
+    return;
+  }
+  app.live = s;
+  renderLive(tick.frame);
+  renderSegments();
+}
+
+async function refreshHealth() {
+  try {
+    const health = await api("GET", "/healthz");
+    showAudio(health.output, health.device, null);
+  } catch {
+    // Nothing to do: a dead server shows through the stream.
+  }
+}
+
+function onSessionEvent(event) {
+  switch (event.type) {
+    case "session_started": log(`Session started: ${event.plan}`); break;
+    case "segment_started": log(`Segment ${event.segment + 1}: ${event.title}`); break;
+    case "paused": app.pauseFrame = event.frame; app.frozen = null; log("Paused"); break;
+    case "resumed": log("Resumed"); break;
+    case "extended": app.frozen = null; log(`Extended by ${formatDuration(event.seconds)}`); break;
+    case "skipped": log(event.to === "next" ? "Moved on to the next segment" : "Back to the previous segment"); break;
+    case "stopped": log("Stopped"); break;
+    case "overtime": log("Time is up — holding until you press Next"); break;
+    case "dropped": log(`${event.strokes} late strokes skipped after a stall`); break;
+    case "finished": log("Session finished"); break;
+    default: break;
+  }
+  refreshSession();
+}
+
+function onStroke(stroke) {
+  const kind = stroke.kind?.type;
+  if (kind === "beat" && app.live && stroke.segment === app.live.segment) {
+    app.live.beat = stroke.kind.beat;
+    renderWheel();
+    flashMark(stroke.kind.beat);
+  } else if (kind === "segment_end" || kind === "session_end") {
+    flashMark(app.live?.of || 0);
+  }
+  if (kind === "warning") log(`Warning stroke: ${humanLead(stroke.kind.lead)} left`);
+}
+
+function onCuePlayed(cue) {
+  const name = cue.variant ? `${cue.instrument} ${cue.variant}` : cue.instrument;
+  const el = $("last-cue");
+  el.textContent = `Played ${name}`;
+  el.dataset.cue = cue.instrument;
+  el.dataset.id = String(cue.id);
+  log(`Cue: ${name}`);
+  const button = document.querySelector(`.pad button[data-instrument="${CSS.escape(cue.instrument)}"]`);
+  if (button) {
+    button.classList.remove("struck");
+    void button.offsetWidth; // restart the animation
+    button.classList.add("struck");
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Rendering
+
+function showMode(mode) {
+  $("picker").hidden = mode === "session";
+  $("session").hidden = mode === "idle";
+  $("cues").hidden = false;
+  document.body.dataset.mode = mode;
+  $("picker-title").textContent = mode === "finished" ? "Session finished — start another?" : "Start a session";
+  if (mode === "idle") $("plan-name").textContent = "";
+}
+
+function shownRemaining(live, frame) {
+  if (live.state !== "paused") {
+    app.frozen = null;
+    app.pauseFrame = null;
+    return live.remaining_seconds;
+  }
+  if (app.frozen === null) {
+    const since = app.pauseFrame !== null && frame != null ? Math.max(0, (frame - app.pauseFrame) / app.sampleRate) : 0;
+    app.frozen = live.remaining_seconds + since;
+  }
+  return app.frozen;
+}
+
+function renderLive(frame) {
+  const live = app.live;
+  const snap = app.snapshot;
+  if (!live || !snap) return;
+  const state = live.state;
+  const stateEl = $("state");
+  stateEl.dataset.state = state;
+  stateEl.textContent = STATE_LABELS[state] || state;
+  document.body.dataset.state = state;
+  const count = snap.segments.length;
+  $("position").textContent = state === "buka"
+    ? `before segment 1 of ${count}`
+    : `segment ${live.segment + 1} of ${count}`;
+  $("title").textContent = live.title;
+  const remaining = shownRemaining(live, frame);
+  const clock = $("time-left");
+  clock.textContent = state === "finished" ? "done" : formatClock(remaining);
+  clock.dataset.seconds = String(Math.ceil(remaining));
+  clock.setAttribute("aria-label", `time left: ${spoken(remaining)}`);
+  let next;
+  if (state === "finished") next = "The session is over.";
+  else if (state === "overtime") next = snap.next ? `Time is up. Press Next for: ${snap.next}` : "Time is up. Press Next to finish.";
+  else next = snap.next ? `Next: ${snap.next}` : "Last segment — the big gong ends the session.";
+  $("next").textContent = next;
+
+  const pause = $("btn-pause");
+  pause.querySelector(".label").textContent = state === "paused" ? "Resume" : "Pause";
+  pause.dataset.action = state === "paused" ? "resume" : "pause";
+  pause.setAttribute("aria-pressed", String(state === "paused"));
+  for (const button of document.querySelectorAll(".controls button")) {
+    button.disabled = !app.connected || state === "finished";
+  }
+  announce(live, remaining);
+  renderWheel(remaining);
+}
+
+/// One spoken update per whole minute (and on state changes), so screen readers are not
+/// flooded once a second.
+function announce(live, remaining) {
+  const minutes = Math.ceil(remaining / 60);
+  let text;
+  if (live.state === "paused") text = `Paused. ${spoken(remaining)} left in ${live.title}.`;
+  else if (live.state === "overtime") text = `Time is up for ${live.title}.`;
+  else if (live.state === "finished") text = "The session has finished.";
+  else text = `${minutes} minute${minutes === 1 ? "" : "s"} left in ${live.title}.`;
+  if (text !== app.lastAnnounced) {
+    app.lastAnnounced = text;
+    $("time-announce").textContent = text;
+  }
+}
+
+function renderSegments() {
+  const snap = app.snapshot;
+  const live = app.live;
+  if (!snap) return;
+  const body = $("segments");
+  if (body.children.length !== snap.segments.length) {
+    body.replaceChildren(...snap.segments.map((_, i) => {
+      const row = document.createElement("tr");
+      for (let c = 0; c < 4; c += 1) row.append(document.createElement("td"));
+      row.children[0].textContent = String(i + 1);
+      row.children[2].className = "num";
+      row.children[3].className = "num";
+      return row;
+    }));
+  }
+  snap.segments.forEach((segment, i) => {
+    const row = body.children[i];
+    const current = live && live.state !== "buka" && live.state !== "finished" && i === live.segment;
+    const done = segment.ended_seconds !== null && !current;
+    row.className = current ? "current" : done ? "done" : "";
+    if (current) row.setAttribute("aria-current", "step");
+    else row.removeAttribute("aria-current");
+    row.children[1].textContent = segment.title;
+    row.children[2].textContent = formatDuration(segment.planned_seconds);
+    let actual = "—";
+    if (segment.started_seconds !== null) {
+      if (current && live) actual = formatDuration(Math.max(0, live.elapsed_seconds - segment.started_seconds));
+      else if (segment.ended_seconds !== null) actual = formatDuration(segment.ended_seconds - segment.started_seconds);
+    }
+    row.children[3].textContent = actual;
+    const over = segment.started_seconds !== null && actual !== "—" &&
+      parseClock(actual) > segment.planned_seconds + 0.5;
+    row.children[3].classList.toggle("over", over);
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// The wheel: one mark per beat of the form, clockwise, the gong (the last beat) at the top,
+// where the hand arrives exactly at the deadline.
+
+const SVG = "http://www.w3.org/2000/svg";
+const RADIUS = 92;
+
+function polar(fraction, radius) {
+  const angle = fraction * 2 * Math.PI;
+  return [radius * Math.sin(angle), -radius * Math.cos(angle)];
+}
+
+function drawWheelMarks(pattern) {
+  const symbols = pattern && pattern.length ? pattern : ["G"];
+  const key = symbols.join("");
+  if (key === app.patternKey) return;
+  app.patternKey = key;
+  const group = $("wheel-marks");
+  const n = symbols.length;
+  const marks = symbols.map((symbol, i) => {
+    const beat = i + 1;
+    const [x, y] = polar(beat / n, RADIUS);
+    const g = document.createElementNS(SVG, "g");
+    g.setAttribute("class", `mark sym-${symbolClass(symbol)}`);
+    g.dataset.beat = String(beat);
+    g.setAttribute("transform", `translate(${x.toFixed(2)} ${y.toFixed(2)})`);
+    const dot = document.createElementNS(SVG, "circle");
+    dot.setAttribute("r", String(markRadius(symbol, n)));
+    const title = document.createElementNS(SVG, "title");
+    title.textContent = `beat ${beat}: ${SYMBOL_NAMES[symbol] || symbol}`;
+    g.append(dot, title);
+    if (symbol === "G") {
+      const label = document.createElementNS(SVG, "text");
+      label.setAttribute("y", "-15");
+      label.setAttribute("class", "gong-label");
+      label.textContent = "GONG";
+      g.append(label);
+    }
+    return g;
+  });
+  group.replaceChildren(...marks);
+}
+
+function symbolClass(symbol) {
+  return { G: "gong", N: "kenong", P: "kempul", W: "wela", T: "ketuk", p: "kempyang" }[symbol] || "rest";
+}
+
+function markRadius(symbol, n) {
+  const scale = n > 32 ? 0.6 : n > 16 ? 0.8 : 1;
+  const base = { G: 11, N: 7, P: 5.5, W: 5, T: 4, p: 3 }[symbol] ?? 2;
+  return symbol === "G" ? base : +(base * scale).toFixed(2);
+}
+
+function renderWheel(remaining) {
+  const live = app.live;
+  const snap = app.snapshot;
+  if (!live || !snap) return;
+  const beat = live.state === "buka" ? 0 : live.beat;
+  for (const mark of $("wheel-marks").children) {
+    const k = Number(mark.dataset.beat);
+    mark.classList.toggle("played", live.state === "finished" || k <= beat);
+    mark.classList.toggle("current", k === beat);
+  }
+  // The hand: how far through this segment's gongan we are, from the server's numbers.
+  let fraction = 0;
+  const segment = snap.segments[live.segment];
+  if (live.state === "finished" || live.state === "overtime") fraction = 1;
+  else if (live.state !== "buka" && segment && segment.started_seconds !== null && remaining !== undefined) {
+    const into = live.elapsed_seconds - segment.started_seconds;
+    const whole = into + remaining;
+    if (live.state === "paused") fraction = app.handFraction ?? 0;
+    else fraction = whole > 0 ? Math.min(1, Math.max(0, into / whole)) : 0;
+  }
+  if (remaining === undefined) return;
+  app.handFraction = fraction;
+  $("wheel-hand").setAttribute("transform", `rotate(${(fraction * 360).toFixed(2)})`);
+  $("wheel-progress").setAttribute("d", arcPath(fraction));
+  const caption = live.state === "buka"
+    ? "The opening phrase: the cycle starts with segment 1"
+    : `Beat ${beat} of ${live.of} of the gongan cycle; the gong at the top lands when time is up`;
+  $("wheel-caption").textContent = caption;
+  $("wheel").setAttribute("aria-label", caption);
+}
+
+function arcPath(fraction) {
+  if (fraction <= 0) return "";
+  const r = RADIUS;
+  if (fraction >= 0.9999) return `M 0 ${-r} A ${r} ${r} 0 1 1 0 ${r} A ${r} ${r} 0 1 1 0 ${-r}`;
+  const [x, y] = polar(fraction, r);
+  const large = fraction > 0.5 ? 1 : 0;
+  return `M 0 ${-r} A ${r} ${r} 0 ${large} 1 ${x.toFixed(2)} ${y.toFixed(2)}`;
+}
+
+function flashMark(beat) {
+  const mark = $("wheel-marks").querySelector(`[data-beat="${beat}"]`);
+  if (!mark) return;
+  mark.classList.remove("struck");
+  void mark.getBoundingClientRect();
+  mark.classList.add("struck");
+}
+
+// ---------------------------------------------------------------------------------------
+// Plans and the cue pad
+
+async function loadPlans() {
+  app.plansLoaded = true;
+  let plans;
+  try {
+    plans = await api("GET", "/v1/plans");
+  } catch (error) {
+    app.plansLoaded = false;
+    say(`Could not list the plans: ${error.message}`, "error");
+    return;
+  }
+  const list = $("plans");
+  list.replaceChildren(...plans.map((plan) => {
+    const li = document.createElement("li");
+    li.className = "plan";
+    const h = document.createElement("h3");
+    h.textContent = plan.name;
+    const meta = document.createElement("p");
+    meta.className = "meta";
+    meta.textContent = `${plan.segments} segment${plan.segments === 1 ? "" : "s"} · ${formatDuration(plan.total_seconds)}` +
+      (plan.template ? " · template" : " · saved plan");
+    const description = document.createElement("p");
+    description.className = "description";
+    description.textContent = plan.description || "";
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "start";
+    button.dataset.plan = plan.id;
+    button.disabled = !app.connected;
+    button.innerHTML = "Start <span aria-hidden=\"true\">▶</span>";
+    button.setAttribute("aria-label", `Start ${plan.name}`);
+    button.addEventListener("click", () => startPlan(plan, button));
+    li.append(h, meta, description, button);
+    return li;
+  }));
+}
+
+async function startPlan(plan, button) {
+  button.disabled = true;
+  try {
+    const snapshot = await api("POST", "/v1/session", { plan_id: plan.id });
+    app.frozen = null;
+    app.patternKey = "";
+    applySnapshot(snapshot);
+    say(`Started ${plan.name}. The opening phrase plays, then segment 1 begins.`);
+    $("btn-pause").focus();
+  } catch (error) {
+    say(`Could not start ${plan.name}: ${error.message}`, "error");
+  } finally {
+    button.disabled = !app.connected;
+  }
+}
+
+async function loadInstruments() {
+  app.instrumentsLoaded = true;
+  let instruments;
+  try {
+    instruments = await api("GET", "/v1/instruments");
+  } catch (error) {
+    app.instrumentsLoaded = false;
+    return;
+  }
+  const order = ["gong", "suwukan", "kempul", "kenong", "ketuk", "kempyang", "bonang", "saron"];
+  instruments.sort((a, b) => rank(order, a.name) - rank(order, b.name) || a.name.localeCompare(b.name));
+  $("pad").replaceChildren(...instruments.map((instrument) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = `cue sym-${instrument.name}`;
+    button.dataset.instrument = instrument.name;
+    button.textContent = instrument.name;
+    button.disabled = !app.connected;
+    button.addEventListener("click", () => strike(instrument.name));
+    return button;
+  }));
+}
+
+function rank(order, name) {
+  const i = order.indexOf(name);
+  return i === -1 ? order.length : i;
+}
+
+async function strike(instrument) {
+  try {
+    const answer = await api("POST", "/v1/cues", { instrument });
+    if (answer.coalesced) say(`${instrument}: already sounding (a repeat within a moment plays once).`);
+  } catch (error) {
+    say(`Could not strike ${instrument}: ${error.message}`, "error");
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Controls and keys
+
+async function command(action, seconds) {
+  if (app.busy) return;
+  app.busy = true;
+  try {
+    const path = action === "extend" ? "/v1/session/extend" : `/v1/session/${action}`;
+    const snapshot = await api("POST", path, action === "extend" ? { seconds } : {});
+    if (action === "pause") {
+      // The answer is the session at the pause's exact moment: its time left is the one
+      // to show until the resume.
+      app.snapshot = snapshot;
+      app.frozen = snapshot.remaining_seconds;
+    }
+    applySnapshot(snapshot);
+    if (action === "pause") app.frozen = snapshot.remaining_seconds;
+    renderLive();
+  } catch (error) {
+    say(error.message, "error");
+  } finally {
+    app.busy = false;
+  }
+}
+
+function onControl(event) {
+  const button = event.target.closest("button[data-action]");
+  if (!button || button.disabled) return;
+  const action = button.dataset.action;
+  if (action === "stop") {
+    // Two steps: ending the session by a slip of the hand would be hard to undo.
+    if (app.stopArmed) {
+      disarmStop();
+      command("stop");
+    } else {
+      button.classList.add("armed");
+      button.querySelector(".label").textContent = "Really stop?";
+      app.stopArmed = setTimeout(disarmStop, 4000);
+    }
+    return;
+  }
+  command(action, Number(button.dataset.seconds || 0));
+}
+
+function disarmStop() {
+  clearTimeout(app.stopArmed);
+  app.stopArmed = null;
+  const button = $("btn-stop");
+  button.classList.remove("armed");
+  button.querySelector(".label").textContent = "Stop";
+}
+
+function onKey(event) {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.target.closest("input, textarea, select, dialog")) return;
+  const live = app.live;
+  const running = live && live.state !== "finished" && !$("session").hidden;
+  if (!running || !app.connected) return;
+  let action = null;
+  if (event.key === " " || event.code === "Space") action = live.state === "paused" ? "resume" : "pause";
+  else if (event.key === "n" || event.key === "N") action = "next";
+  else if (event.key === "p" || event.key === "P") action = "previous";
+  else if (event.key === "+") action = "extend";
+  if (!action) return;
+  // Space always means pause/resume while a session runs (Enter still presses the
+  // focused button), so a facilitator never triggers "next" by accident.
+  event.preventDefault();
+  command(action, 60);
+}
+
+// ---------------------------------------------------------------------------------------
+// Formatting
+
+function formatClock(seconds) {
+  const s = Math.max(0, Math.ceil(seconds - 0.05));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+}
+
+function parseClock(text) {
+  return text.split(":").reduce((acc, part) => acc * 60 + Number(part), 0);
+}
+
+function formatDuration(seconds) {
+  const s = Math.round(seconds);
+  if (s >= 3600 && s % 60 === 0) {
+    const h = Math.floor(s / 3600);
+    const m = (s % 3600) / 60;
+    return m ? `${h} h ${m} min` : `${h} h`;
+  }
+  if (s >= 60 && s % 60 === 0) return `${s / 60} min`;
+  return formatClock(s);
+}
+
+function spoken(seconds) {
+  const s = Math.max(0, Math.ceil(seconds - 0.05));
+  const m = Math.floor(s / 60);
+  const rest = s % 60;
+  const parts = [];
+  if (m) parts.push(`${m} minute${m === 1 ? "" : "s"}`);
+  if (rest || !m) parts.push(`${rest} second${rest === 1 ? "" : "s"}`);
+  return parts.join(" ");
+}
+
+/// A warning's lead as the server writes it (`5m`, `1h30m`) in words.
+function humanLead(lead) {
+  const units = { h: "h", m: "min", s: "s", ms: "ms" };
+  return String(lead).replace(/(\d+)(ms|h|m|s)/g, (_, n, unit) => `${n} ${units[unit]} `).trim();
+}
+
+function log(text) {
+  const list = $("log");
+  const item = document.createElement("li");
+  const time = document.createElement("time");
+  const now = new Date();
+  time.textContent = now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  item.append(time, ` ${text}`);
+  list.prepend(item);
+  while (list.children.length > LOG_LENGTH) list.lastElementChild.remove();
+}
+
+// ---------------------------------------------------------------------------------------
+// Start
+
+function init() {
+  document.querySelector(".controls").addEventListener("click", onControl);
+  document.addEventListener("keydown", onKey);
+  $("login-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    login($("token").value.trim());
+  });
+  $("login").addEventListener("cancel", (event) => event.preventDefault());
+  const params = new URLSearchParams(location.search);
+  const token = params.get("token");
+  if (token) {
+    // A link with ?token= logs in once; the token leaves the address bar at once.
+    history.replaceState(null, "", location.pathname);
+    login(token);
+  } else {
+    connect();
+  }
+}
+
+init();

@@ -13,9 +13,20 @@ use crate::sound_path::{Recording, exclusive_pulse, require_null_sink};
 
 const CUES: usize = 5;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cues_over_http_are_heard_on_the_sound_card() {
+#[test]
+fn cues_over_http_are_heard_on_the_sound_card() {
+    // PulseAudio is shared with the other sound-path tests, one at a time; the lock is
+    // held outside the async part.
     let _pulse = exclusive_pulse();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(heard_on_the_sound_card());
+}
+
+async fn heard_on_the_sound_card() {
     require_null_sink();
     let dir = tempfile::tempdir().unwrap();
     let recording = Recording::start(dir.path());

@@ -5,6 +5,7 @@
 #[global_allocator]
 static ALLOCATOR: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;
 
+mod browser;
 mod engine;
 mod http;
 mod http_cli;

@@ -1,0 +1,545 @@
+//! The facilitator's page (issue 5) in a real browser: headless Chromium driven through
+//! chromedriver, against a real server on `127.0.0.1` with the null output.
+//!
+//! The WebDriver client is the dozen JSON-over-HTTP calls these tests need, written here
+//! over `std::net` rather than pulling a WebDriver crate (and its ~50 dependencies) into
+//! every build. Every wait polls the page or the API with a deadline: no sleeps as sync.
+//!
+//! Chromium and chromedriver come from Debian (`chromium`, `chromium-driver`; `make test`
+//! installs them). When they are missing the tests fail and say so, in CI and out of it.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gongan::config::Config;
+use gongan::http::{Application, ShutdownHandle};
+use serde_json::{Value, json};
+
+/// How long anything awaited may take before a test fails.
+const PATIENCE: Duration = Duration::from_secs(20);
+/// How often a wait looks again.
+const POLL: Duration = Duration::from_millis(50);
+/// The W3C name of an element reference in WebDriver answers.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+// ---------------------------------------------------------------------------------------
+// A tiny blocking HTTP/1.1 client (one request per connection).
+
+struct Answer {
+    status: u16,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> std::io::Result<Answer> {
+    let mut stream = TcpStream::connect_timeout(&addr, PATIENCE)?;
+    stream.set_read_timeout(Some(PATIENCE))?;
+    stream.set_write_timeout(Some(PATIENCE))?;
+    let payload = body.map(Value::to_string).unwrap_or_default();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: application/json\r\n"
+    );
+    if body.is_some() {
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            payload.len()
+        ));
+    }
+    request.push_str("\r\n");
+    request.push_str(&payload);
+    stream.write_all(request.as_bytes())?;
+    read_answer(&mut stream)
+}
+
+/// Reads one answer: by `Content-Length` when given (chromedriver keeps connections open
+/// whatever the request says), else chunked, else to the end of the stream.
+fn read_answer(stream: &mut TcpStream) -> std::io::Result<Answer> {
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    let head_end = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Err(std::io::Error::other(
+                "connection closed before the headers",
+            ));
+        }
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no status line: {head}")))?;
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+    };
+    let mut body = raw.split_off(head_end);
+    if let Some(length) = header("content-length:").and_then(|v| v.parse::<usize>().ok()) {
+        while body.len() < length {
+            let n = stream.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&buf[..n]);
+        }
+        body.truncate(length);
+    } else if header("transfer-encoding:").is_some_and(|v| v.contains("chunked")) {
+        while !body.ends_with(b"0\r\n\r\n") {
+            let n = stream.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&buf[..n]);
+        }
+        body = dechunk(&String::from_utf8_lossy(&body)).into_bytes();
+    } else {
+        stream.read_to_end(&mut body)?;
+    }
+    Ok(Answer {
+        status,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+fn dechunk(mut rest: &str) -> String {
+    let mut body = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 || after.len() < size {
+            break;
+        }
+        body.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    body
+}
+
+/// Polls `probe` until it gives a value, or fails the test saying what it waited for.
+#[track_caller]
+fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(POLL);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The server, on its own thread and runtime, so it can be stopped and started again on the
+// same port while the browser keeps the page open.
+
+struct Server {
+    addr: SocketAddr,
+    shutdown: ShutdownHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _data: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts a server with the null output on `port` (0: any free port).
+    fn start(port: u16) -> Server {
+        let data = tempfile::tempdir().unwrap();
+        let mut config = Config::for_tests(data.path());
+        config.bind = SocketAddr::from(([127, 0, 0, 1], port));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let app = Application::build(config).await.expect("server starts");
+                tx.send((app.local_addr(), app.shutdown_handle())).unwrap();
+                app.run_until_stopped().await;
+            });
+        });
+        let (addr, shutdown) = rx.recv_timeout(PATIENCE).expect("server started");
+        Server {
+            addr,
+            shutdown,
+            thread: Some(thread),
+            _data: data,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    fn get(&self, path: &str) -> Value {
+        let answer = http(self.addr, "GET", path, None).expect("server answers");
+        assert_eq!(answer.status, 200, "GET {path}: {}", answer.body);
+        answer.json()
+    }
+
+    fn post(&self, path: &str, body: &Value) -> Value {
+        let answer = http(self.addr, "POST", path, Some(body)).expect("server answers");
+        assert!(answer.status < 300, "POST {path}: {}", answer.body);
+        answer.json()
+    }
+
+    /// Stops it and waits until it has let go of its port.
+    fn stop(mut self) {
+        self.shutdown.shutdown();
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("server thread");
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown.shutdown();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// chromedriver and a WebDriver session
+
+fn tool(env: &str, name: &str) -> PathBuf {
+    let path = std::env::var_os(env)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin").join(name));
+    assert!(
+        path.is_file(),
+        "{} not found at {} (set {env} to its path): the browser tests need Debian's \
+         `chromium` and `chromium-driver` — `make test` installs them, or run \
+         `apt-get install -y chromium chromium-driver`{}",
+        name,
+        path.display(),
+        if crate::support::in_ci() {
+            "; CI must have them, so this fails rather than skips"
+        } else {
+            ""
+        }
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A chromedriver process, killed when dropped.
+struct Driver {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let binary = tool("CHROMEDRIVER", "chromedriver");
+        let port = free_port();
+        let child = Command::new(binary)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let driver = Driver {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        };
+        wait_for("chromedriver to be ready", || {
+            let answer = http(driver.addr, "GET", "/status", None).ok()?;
+            (answer.json()["value"]["ready"] == true).then_some(())
+        });
+        driver
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One headless Chromium, through its driver. Closed when dropped.
+struct Browser {
+    driver: SocketAddr,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    fn open(driver: &Driver) -> Browser {
+        let chromium = tool("CHROMIUM", "chromium");
+        let profile = tempfile::tempdir().unwrap();
+        let args = json!([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=1280,900",
+            format!("--user-data-dir={}", profile.path().display()),
+        ]);
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": chromium, "args": args},
+        }}});
+        let answer = http(driver.addr, "POST", "/session", Some(&capabilities))
+            .expect("chromedriver answers");
+        assert_eq!(answer.status, 200, "new browser session: {}", answer.body);
+        let session = answer.json()["value"]["sessionId"]
+            .as_str()
+            .expect("a session id")
+            .to_owned();
+        Browser {
+            driver: driver.addr,
+            session,
+            _profile: profile,
+        }
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
+        let path = format!("/session/{}{path}", self.session);
+        let answer = http(self.driver, method, &path, body).expect("chromedriver answers");
+        assert_eq!(answer.status, 200, "{method} {path}: {}", answer.body);
+        answer.json()["value"].clone()
+    }
+
+    fn goto(&self, url: &str) {
+        self.call("POST", "/url", Some(&json!({ "url": url })));
+    }
+
+    /// Runs `script` (a function body; `arguments` holds `args`) and returns its value.
+    fn js(&self, script: &str, args: Value) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(&json!({"script": script, "args": args})),
+        )
+    }
+
+    /// The trimmed text of the element `css`, or None while there is none.
+    fn text(&self, css: &str) -> Option<String> {
+        let value = self.js(
+            "const el = document.querySelector(arguments[0]); return el ? el.textContent.trim() : null;",
+            json!([css]),
+        );
+        value.as_str().map(str::to_owned)
+    }
+
+    fn attr(&self, css: &str, name: &str) -> Option<String> {
+        let value = self.js(
+            "const el = document.querySelector(arguments[0]); return el ? el.getAttribute(arguments[1]) : null;",
+            json!([css, name]),
+        );
+        value.as_str().map(str::to_owned)
+    }
+
+    fn visible(&self, css: &str) -> bool {
+        self.js(
+            "const el = document.querySelector(arguments[0]); return !!el && el.offsetParent !== null && !el.closest('[hidden]');",
+            json!([css]),
+        ) == true
+    }
+
+    /// Clicks `css` like a user: a real WebDriver click, once it is there and enabled.
+    fn click(&self, css: &str) {
+        let element = wait_for(&format!("{css} to be clickable"), || {
+            let ready = self.js(
+                "const el = document.querySelector(arguments[0]); return !!el && !el.disabled && el.offsetParent !== null;",
+                json!([css]),
+            );
+            if ready != true {
+                return None;
+            }
+            let found = self.call(
+                "POST",
+                "/element",
+                Some(&json!({"using": "css selector", "value": css})),
+            );
+            found[ELEMENT_KEY].as_str().map(str::to_owned)
+        });
+        self.call(
+            "POST",
+            &format!("/element/{element}/click"),
+            Some(&json!({})),
+        );
+    }
+
+    /// Presses and releases one key, sent to whatever has the focus.
+    fn press(&self, key: &str) {
+        let actions = json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+            {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]}]});
+        self.call("POST", "/actions", Some(&actions));
+    }
+
+    /// Waits until the element `css` has text satisfying `check`; returns that text.
+    #[track_caller]
+    fn wait_text(&self, css: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
+        wait_for(&format!("{css} to show {what}"), || {
+            self.text(css).filter(|t| check(t))
+        })
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let path = format!("/session/{}", self.session);
+        let _ = http(self.driver, "DELETE", &path, None);
+    }
+}
+
+fn session_state(server: &Server) -> String {
+    server.get("/v1/session")["state"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+// ---------------------------------------------------------------------------------------
+// The tests
+
+/// Issue 5: start a plan by clicking, watch the countdown follow the server's ticks,
+/// pause and resume (button and space bar), strike a cue from the pad.
+#[test]
+fn a_facilitator_runs_a_session_from_the_page() {
+    let server = Server::start(0);
+    let driver = Driver::start();
+    let browser = Browser::open(&driver);
+    browser.goto(&server.url());
+
+    browser.wait_text("#connection", "live", |t| t == "live");
+    assert_eq!(
+        browser.attr("#audio", "data-state").as_deref(),
+        Some("null")
+    );
+    assert!(browser.visible("#degraded"), "the silent output is shown");
+    let plan_button = "button.start[data-plan='incident-data-collection']";
+    browser.click(plan_button);
+
+    // The session runs: the first segment's title and a countdown from the server.
+    let title = browser.wait_text("#title", "the first segment", |t| !t.is_empty());
+    let plan = server.get("/v1/session");
+    assert_eq!(plan["segments"][0]["title"], title.as_str());
+    let first = browser.wait_text("#time-left", "a countdown", |t| t.contains(':'));
+    browser.wait_text("#time-left", "the countdown moving", |t| t != first);
+    assert_eq!(
+        browser.js(
+            "return document.querySelectorAll('#wheel-marks .mark').length;",
+            json!([])
+        ),
+        json!(plan["pattern"].as_array().unwrap().len()),
+        "one wheel mark per beat of the form"
+    );
+    assert_eq!(
+        browser
+            .js(
+                "return document.querySelectorAll('#segments tr').length;",
+                json!([])
+            )
+            .as_u64(),
+        Some(plan["segments"].as_array().unwrap().len() as u64)
+    );
+
+    // Pause by clicking: the page and the API agree.
+    wait_for("the buka to end", || {
+        (session_state(&server) == "running").then_some(())
+    });
+    browser.wait_text("#state", "Running", |t| t == "Running");
+    browser.click("#btn-pause");
+    browser.wait_text("#state", "Paused", |t| t == "Paused");
+    assert_eq!(session_state(&server), "paused");
+    assert_eq!(
+        browser.text("#btn-pause .label").as_deref(),
+        Some("Resume"),
+        "the big button now resumes"
+    );
+    // Paused, the time left stands still through the next ticks.
+    let frozen = browser.text("#time-left").unwrap();
+    let seen = server.get("/v1/status")["engine"]["seconds"]
+        .as_f64()
+        .unwrap();
+    wait_for("two more seconds of engine time", || {
+        let now = server.get("/v1/status")["engine"]["seconds"].as_f64()?;
+        (now > seen + 2.0).then_some(())
+    });
+    assert_eq!(browser.text("#time-left").unwrap(), frozen);
+
+    // The space bar resumes.
+    browser.press(" ");
+    browser.wait_text("#state", "Running", |t| t == "Running");
+    wait_for("the API to say running", || {
+        (session_state(&server) == "running").then_some(())
+    });
+
+    // A cue from the pad: its cue_played event reaches the page.
+    browser.click(".pad button[data-instrument='kempul']");
+    browser.wait_text("#last-cue", "the kempul played", |t| t == "Played kempul");
+    assert!(browser.text("#log").unwrap().contains("Cue: kempul"));
+
+    // n moves on to segment 2.
+    let second = plan["segments"][1]["title"].as_str().unwrap().to_owned();
+    browser.press("n");
+    browser.wait_text("#title", "the second segment", |t| t == second);
+    assert_eq!(server.get("/v1/session")["segment"], 1);
+}
+
+/// Issue 5: the page shows "disconnected" while the server is down and reconnects by
+/// itself when it is back on the same port.
+#[test]
+fn the_page_reconnects_after_a_server_restart() {
+    let server = Server::start(0);
+    let port = server.addr.port();
+    let driver = Driver::start();
+    let browser = Browser::open(&driver);
+    browser.goto(&server.url());
+    browser.wait_text("#connection", "live", |t| t == "live");
+    assert!(!browser.visible("#offline"));
+
+    server.stop();
+    browser.wait_text("#connection", "disconnected", |t| t == "disconnected");
+    assert!(browser.visible("#offline"), "a clear banner says so");
+    assert!(browser.text("#offline").unwrap().contains("Disconnected"));
+
+    let server = Server::start(port);
+    browser.wait_text("#connection", "live again", |t| t == "live");
+    assert!(!browser.visible("#offline"));
+    // And it follows the new server: a session started elsewhere shows up.
+    server.post(
+        "/v1/session",
+        &json!({"plan_id": "morning-vistas", "speed": 10}),
+    );
+    let title = server.get("/v1/session")["title"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    browser.wait_text("#title", "the new session", |t| t == title);
+}
