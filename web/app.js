@@ -33,8 +33,6 @@ const app = {
   live: null,
   /// While paused: the time left when the pause began (the server's count keeps running
   /// towards a deadline it only moves on resume), and the pause's engine frame.
-  frozen: null,
-  pauseFrame: null,
   patternKey: "",
   plansLoaded: false,
   instrumentsLoaded: false,
@@ -220,6 +218,7 @@ function applySnapshot(snapshot, frame) {
     segment: snapshot.segment,
     title: snapshot.title,
     remaining_seconds: snapshot.remaining_seconds,
+    overtime_seconds: snapshot.overtime_seconds,
     elapsed_seconds: snapshot.elapsed_seconds,
     beat: snapshot.beat,
     of: snapshot.of,
@@ -274,9 +273,9 @@ function onSessionEvent(event) {
   switch (event.type) {
     case "session_started": log(`Session started: ${event.plan}`); break;
     case "segment_started": log(`Segment ${event.segment + 1}: ${event.title}`); break;
-    case "paused": app.pauseFrame = event.frame; app.frozen = null; log("Paused"); break;
+    case "paused": log("Paused"); break;
     case "resumed": log("Resumed"); break;
-    case "extended": app.frozen = null; log(`Extended by ${formatDuration(event.seconds)}`); break;
+    case "extended": log(`Extended by ${formatDuration(event.seconds)}`); break;
     case "skipped": log(event.to === "next" ? "Moved on to the next segment" : "Back to the previous segment"); break;
     case "stopped": log("Stopped"); break;
     case "overtime": log("Time is up — holding until you press Next"); break;
@@ -326,19 +325,6 @@ function showMode(mode) {
   if (mode === "idle") $("plan-name").textContent = "";
 }
 
-function shownRemaining(live, frame) {
-  if (live.state !== "paused") {
-    app.frozen = null;
-    app.pauseFrame = null;
-    return live.remaining_seconds;
-  }
-  if (app.frozen === null) {
-    const since = app.pauseFrame !== null && frame != null ? Math.max(0, (frame - app.pauseFrame) / app.sampleRate) : 0;
-    app.frozen = live.remaining_seconds + since;
-  }
-  return app.frozen;
-}
-
 function renderLive(frame) {
   const live = app.live;
   const snap = app.snapshot;
@@ -353,9 +339,12 @@ function renderLive(frame) {
     ? `before segment 1 of ${count}`
     : `segment ${live.segment + 1} of ${count}`;
   $("title").textContent = live.title;
-  const remaining = shownRemaining(live, frame);
+  // The server holds the time left still while paused and counts overtime itself.
+  const remaining = live.remaining_seconds;
+  const over = live.overtime_seconds || 0;
   const clock = $("time-left");
-  clock.textContent = state === "finished" ? "done" : formatClock(remaining);
+  clock.textContent = state === "finished" ? "done"
+    : state === "overtime" ? `+${formatClock(over)}` : formatClock(remaining);
   clock.dataset.seconds = String(Math.ceil(remaining));
   clock.setAttribute("aria-label", `time left: ${spoken(remaining)}`);
   let next;
@@ -570,7 +559,6 @@ async function startPlan(plan, button) {
   button.disabled = true;
   try {
     const snapshot = await api("POST", "/v1/session", { plan_id: plan.id });
-    app.frozen = null;
     app.patternKey = "";
     applySnapshot(snapshot);
     say(`Started ${plan.name}. The opening phrase plays, then segment 1 begins.`);
@@ -628,14 +616,7 @@ async function command(action, seconds) {
   try {
     const path = action === "extend" ? "/v1/session/extend" : `/v1/session/${action}`;
     const snapshot = await api("POST", path, action === "extend" ? { seconds } : {});
-    if (action === "pause") {
-      // The answer is the session at the pause's exact moment: its time left is the one
-      // to show until the resume.
-      app.snapshot = snapshot;
-      app.frozen = snapshot.remaining_seconds;
-    }
     applySnapshot(snapshot);
-    if (action === "pause") app.frozen = snapshot.remaining_seconds;
     renderLive();
   } catch (error) {
     say(error.message, "error");

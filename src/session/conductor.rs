@@ -149,8 +149,10 @@ pub struct TickSession {
     pub segment: usize,
     /// Its title.
     pub title: String,
-    /// Seconds to its deadline.
+    /// Seconds to its deadline (standing still while paused).
     pub remaining_seconds: f64,
+    /// Seconds past the deadline of a segment holding in overtime.
+    pub overtime_seconds: f64,
     /// Seconds since the session started.
     pub elapsed_seconds: f64,
     /// The last beat sounded.
@@ -557,6 +559,7 @@ impl Conductor {
                     segment: snap.segment,
                     title: snap.title,
                     remaining_seconds: snap.remaining_seconds,
+                    overtime_seconds: snap.overtime_seconds,
                     elapsed_seconds: snap.elapsed_seconds,
                     beat: snap.beat,
                     of: snap.of,

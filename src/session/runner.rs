@@ -364,6 +364,19 @@ impl Runner {
         let rate = self.timeline.sample_rate();
         let at = self.session_frame(now);
         let position = self.timeline.position_at(at);
+        // While paused the deadline has not moved yet (it moves when the pause ends), so
+        // the time left is read at the moment the pause began: it stands still.
+        let frozen_at = match position.state {
+            State::Paused => self
+                .timeline
+                .pauses()
+                .iter()
+                .rev()
+                .find(|(from, until)| *from <= at && until.is_none_or(|u| at < u))
+                .map_or(at, |(from, _)| *from),
+            _ => at,
+        };
+        let remaining = self.timeline.position_at(frozen_at).remaining;
         let segments = self.plan.segments();
         let current = segments.get(position.segment);
         let runs = self.timeline.runs();
@@ -395,8 +408,14 @@ impl Runner {
                         .collect()
                 })
                 .unwrap_or_default(),
-            remaining_seconds: secs(position.remaining),
+            remaining_seconds: secs(remaining),
+            overtime_seconds: match (position.state, run) {
+                (State::Overtime, Some(run)) => secs(at.saturating_sub(run.deadline)),
+                _ => 0.0,
+            },
             deadline: run.map(|r| self.origin + r.deadline),
+            frame: now,
+            form: current.map(|s| s.form().to_string()).unwrap_or_default(),
             next: next.map(|s| s.title().to_owned()),
             segments: segments
                 .iter()
@@ -447,8 +466,14 @@ pub struct Snapshot {
     pub of: u16,
     /// The form's beats as pattern symbols (`T`, `N`, `P`, `G`…), one string per beat.
     pub pattern: Vec<String>,
-    /// Seconds until the current segment's deadline.
+    /// Seconds until the current segment's deadline (standing still while paused).
     pub remaining_seconds: f64,
+    /// Seconds past the deadline of a `wait` segment holding in overtime (else 0).
+    pub overtime_seconds: f64,
+    /// The engine frame this snapshot was taken at.
+    pub frame: Frame,
+    /// The current segment's form (`lancaran`, `ketawang`, … or its pattern).
+    pub form: String,
     /// Engine frame of the current segment's deadline.
     pub deadline: Option<Frame>,
     /// The title of the segment that comes next.
