@@ -51,10 +51,16 @@ pub struct SnapshotDoc {
     pub of: u16,
     /// The form's beats as symbols (`T`, `N`, `P`, `G`…).
     pub pattern: Vec<String>,
-    /// Seconds to the segment's deadline.
+    /// Seconds to the segment's deadline (standing still while paused).
     pub remaining_seconds: f64,
+    /// Seconds past the deadline of a `wait` segment holding in overtime (else 0).
+    pub overtime_seconds: f64,
     /// Engine frame of the deadline.
     pub deadline: Option<u64>,
+    /// The engine frame the snapshot was taken at.
+    pub frame: u64,
+    /// The current segment's form (`lancaran`, `ketawang`, … or its pattern).
+    pub form: String,
     /// The next segment's title.
     pub next: Option<String>,
     /// Every segment.

@@ -33,6 +33,9 @@ pub struct ConductorConfig {
     pub coalesce_window: Duration,
     /// The most seconds ahead a cue may be scheduled.
     pub max_cue_delay: Duration,
+    /// How far ahead of the frame clock a facilitator's command takes effect: more than
+    /// the largest block an output renders at once.
+    pub steer_ahead: Duration,
     /// Events kept for subscribers that fall behind; past this a slow subscriber loses
     /// the oldest and is told how many (the event stream then sends a `resync`).
     pub event_buffer: usize,
@@ -45,6 +48,7 @@ impl Default for ConductorConfig {
             tick: Duration::from_millis(10),
             coalesce_window: Duration::from_millis(150),
             max_cue_delay: Duration::from_secs(3600),
+            steer_ahead: Duration::from_millis(50),
             event_buffer: 1024,
         }
     }
@@ -385,8 +389,10 @@ impl Conductor {
                 let _ = reply.send(self.steer(command));
             }
             Request::Snapshot { reply } => {
-                let now = self.controller.now();
-                let _ = reply.send(self.session.as_ref().map(|s| s.snapshot(now)));
+                // As of when a command sent now would take effect, so a client deciding
+                // between pause and resume sees the effect of the command it just sent.
+                let at = self.steer_frame();
+                let _ = reply.send(self.session.as_ref().map(|s| s.snapshot(at)));
             }
             Request::Cue { cue, reply } => {
                 let _ = reply.send(self.cue(cue));
@@ -398,10 +404,15 @@ impl Conductor {
         }
     }
 
+    /// Where a command given now takes effect.
+    fn steer_frame(&self) -> Frame {
+        self.controller.now() + Frame::from_duration(self.config.steer_ahead, self.rate())
+    }
+
     fn start(&mut self, plan: ValidPlan, speed: Speed) -> Result<Snapshot, ConductorError> {
         let now = self.controller.now();
         if let Some(session) = &self.session
-            && !session.is_over(now)
+            && !session.is_over(self.steer_frame())
         {
             return Err(ConductorError::SessionRunning(
                 session.plan().name().to_owned(),
@@ -422,10 +433,13 @@ impl Conductor {
     }
 
     fn steer(&mut self, command: SteerCommand) -> Result<Snapshot, ConductorError> {
-        let now = self.controller.now();
+        // Steer a little ahead of the clock: the output may be rendering the block at
+        // `now` already, and the strokes a command brings (a suwuk, the next segment's
+        // first beat) must reach the engine before their frame is rendered to start on it.
+        let at = self.steer_frame();
         let session = self.session.as_mut().ok_or(ConductorError::NoSession)?;
-        let event = session.steer(command, now, &mut self.controller)?;
-        let snapshot = session.snapshot(now);
+        let event = session.steer(command, at, &mut self.controller)?;
+        let snapshot = session.snapshot(at);
         self.publish(Event::Session(event));
         Ok(snapshot)
     }
