@@ -27,7 +27,7 @@ run: deps
 
 ## test: install what the tests need, start a PulseAudio null sink, run every check and test
 test: test-deps pulse lint
-	$(CARGO) test --no-fail-fast
+	$(CARGO) test --no-fail-fast --lib --bins --tests
 
 lint:
 	$(CARGO) fmt --all -- --check
