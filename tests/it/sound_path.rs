@@ -270,3 +270,25 @@ fn restart_pulse() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// With no sound card to open (here: no sound server where ALSA looks), the default
+/// output falls back to the paced null output with a warning, and the strokes still play
+/// on its clock.
+#[test]
+fn without_a_sound_card_the_null_output_takes_over() {
+    let out = Command::new(env!("CARGO_BIN_EXE_gongan"))
+        .args(["pack", "play", "--only", "ketuk"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("PULSE_SERVER", "unix:/nonexistent/gongan-test")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("playing to the null output instead"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("playing to null"), "{stderr}");
+    assert!(stdout.contains("ketuk"), "{stdout}");
+}
