@@ -582,6 +582,8 @@ async function loadInstruments() {
   const order = ["gong", "suwukan", "kempul", "kenong", "ketuk", "kempyang", "bonang", "saron"];
   instruments.sort((a, b) => rank(order, a.name) - rank(order, b.name) || a.name.localeCompare(b.name));
   $("pad").replaceChildren(...instruments.map((instrument) => {
+    const group = document.createElement("div");
+    group.className = "cue-group";
     const button = document.createElement("button");
     button.type = "button";
     button.className = `cue sym-${instrument.name}`;
@@ -589,7 +591,25 @@ async function loadInstruments() {
     button.textContent = instrument.name;
     button.disabled = !app.connected;
     button.addEventListener("click", () => strike(instrument.name));
-    return button;
+    group.append(button);
+    // Pitched instruments (kenong 1–6, saron 1–7…) get a small button per pitch.
+    if (instrument.variants > 1) {
+      const pitches = document.createElement("div");
+      pitches.className = "pitches";
+      for (let variant = 1; variant <= instrument.variants; variant++) {
+        const pitch = document.createElement("button");
+        pitch.type = "button";
+        pitch.className = "cue pitch";
+        pitch.dataset.pitchOf = instrument.name;
+        pitch.textContent = String(variant);
+        pitch.setAttribute("aria-label", `${instrument.name} pitch ${variant}`);
+        pitch.disabled = !app.connected;
+        pitch.addEventListener("click", () => strike(instrument.name, variant));
+        pitches.append(pitch);
+      }
+      group.append(pitches);
+    }
+    return group;
   }));
 }
 
@@ -598,12 +618,13 @@ function rank(order, name) {
   return i === -1 ? order.length : i;
 }
 
-async function strike(instrument) {
+async function strike(instrument, variant) {
+  const name = variant ? `${instrument} ${variant}` : instrument;
   try {
-    const answer = await api("POST", "/v1/cues", { instrument });
-    if (answer.coalesced) say(`${instrument}: already sounding (a repeat within a moment plays once).`);
+    const answer = await api("POST", "/v1/cues", variant ? { instrument, variant } : { instrument });
+    if (answer.coalesced) say(`${name}: already sounding (a repeat within a moment plays once).`);
   } catch (error) {
-    say(`Could not strike ${instrument}: ${error.message}`, "error");
+    say(`Could not strike ${name}: ${error.message}`, "error");
   }
 }
 
