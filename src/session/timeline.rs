@@ -46,7 +46,7 @@ const BUKA_PHRASE: [(u64, u8); 8] = [
     (0, 3),
     (500, 2),
     (1000, 3),
-    (1500, 5),
+    (1500, 4),
     (2000, 3),
     (2400, 2),
     (2800, 1),
@@ -76,7 +76,7 @@ pub enum Instrument {
     Ketuk,
     /// `kempyang`.
     Kempyang,
-    /// `bonang`, variants 1–5 (pitch).
+    /// `bonang`, variants 1–4 (pitch), as the default pack has them.
     Bonang,
     /// `saron`, variants 1–7 (pitch).
     Saron,
@@ -104,7 +104,7 @@ impl Instrument {
     pub const fn max_variant(self) -> u8 {
         match self {
             Instrument::Kenong => 6,
-            Instrument::Bonang => 5,
+            Instrument::Bonang => 4,
             Instrument::Saron => 7,
             _ => 0,
         }
@@ -812,7 +812,7 @@ impl<'a> Builder<'a> {
             let kind = StrokeKind::Warning { lead };
             for p in [
                 proto(Instrument::Saron, Some(5 + step), kind),
-                proto(Instrument::Bonang, Some(3 + step), kind),
+                proto(Instrument::Bonang, Some(2 + step), kind),
             ] {
                 out.push(Pending {
                     frame,

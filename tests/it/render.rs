@@ -338,3 +338,34 @@ fn a_stall_drops_late_strokes_instead_of_bursting() {
     assert_eq!(burst, 0, "late strokes were played");
     assert!(!before.is_empty());
 }
+
+/// The default pack has every instrument and pitch the timeline strikes, so no stroke of
+/// a session falls back to another pitch or goes silent with it.
+#[test]
+fn the_default_pack_covers_every_stroke_the_timeline_makes() {
+    let pack = Pack::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("sounds/default"),
+        RATE,
+    )
+    .unwrap();
+    for instrument in [
+        Instrument::Gong,
+        Instrument::Suwukan,
+        Instrument::Kempul,
+        Instrument::Kenong,
+        Instrument::Ketuk,
+        Instrument::Kempyang,
+        Instrument::Bonang,
+        Instrument::Saron,
+    ] {
+        let inst = pack
+            .instrument(instrument.name())
+            .unwrap_or_else(|| panic!("the default pack has no {instrument}"));
+        assert!(
+            inst.variant_count() >= usize::from(instrument.max_variant()),
+            "{instrument}: the timeline strikes pitches up to {}, the pack has {}",
+            instrument.max_variant(),
+            inst.variant_count()
+        );
+    }
+}
