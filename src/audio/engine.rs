@@ -9,7 +9,9 @@ use serde::Serialize;
 use thiserror::Error;
 
 use super::frame::Frame;
+use super::host_time::HostTime;
 use super::limiter::Limiter;
+use super::output_clock::{Observation, OutputClock, TimingPoint};
 use super::sound::Sound;
 use super::voice::{FadeReason, Voice, VoiceEnd};
 
@@ -88,6 +90,20 @@ pub enum EngineEvent {
         /// The voice.
         id: VoiceId,
     },
+    /// The voice's frame would have been heard after its `latest` instant (the output
+    /// stalled after it was scheduled): it was dropped instead of played late.
+    Missed {
+        /// The voice.
+        id: VoiceId,
+        /// Where it was scheduled.
+        requested: Frame,
+    },
+    /// The control side withdrew the voice before it started (see
+    /// [`Controller::withdraw`]).
+    Withdrawn {
+        /// The voice.
+        id: VoiceId,
+    },
 }
 
 /// Why the control side could not send a command.
@@ -115,8 +131,10 @@ enum Command {
         sound: Arc<Sound>,
         at: Frame,
         gain: f32,
+        latest: Option<HostTime>,
     },
     Cancel(VoiceId),
+    Withdraw(VoiceId),
 }
 
 /// A message from the renderer. A sound the renderer is done with travels back in it, so
@@ -161,6 +179,8 @@ pub fn engine(config: EngineConfig) -> (Controller, Renderer) {
     // Room for a report per command and per voice ending, so reports are rarely lost.
     let report_capacity = 2 * config.queue_capacity + config.max_scheduled + config.max_voices;
     let (report_tx, reports) = RingBuffer::new(report_capacity.max(1));
+    // A timing point per block; the control side drains them every few milliseconds.
+    let (timing_tx, timing) = RingBuffer::new(TIMING_CAPACITY);
     let shared = Arc::new(Shared::default());
     // Fading voices need slots beyond the cap, so a stolen voice can fade while its
     // replacement starts.
@@ -168,6 +188,8 @@ pub fn engine(config: EngineConfig) -> (Controller, Renderer) {
     let controller = Controller {
         commands,
         reports,
+        timing,
+        output_clock: OutputClock::new(config.sample_rate),
         clock: FrameClock {
             shared: shared.clone(),
             sample_rate: config.sample_rate,
@@ -177,6 +199,8 @@ pub fn engine(config: EngineConfig) -> (Controller, Renderer) {
     let renderer = Renderer {
         commands: command_rx,
         reports: report_tx,
+        timing: timing_tx,
+        block_heard: None,
         shared,
         position: 0,
         max_voices: config.max_voices.max(1),
@@ -191,11 +215,17 @@ pub fn engine(config: EngineConfig) -> (Controller, Renderer) {
     (controller, renderer)
 }
 
+/// Timing points the ring holds: seconds of the smallest blocks an output renders.
+const TIMING_CAPACITY: usize = 1024;
+
 /// The control side of an engine: schedules and cancels sounds, reads the frame clock and
-/// what the renderer reports. Not shared between threads by itself; wrap it if needed.
+/// what the renderer reports, and keeps the [`OutputClock`] that says when each frame is
+/// heard. Not shared between threads by itself; wrap it if needed.
 pub struct Controller {
     commands: Producer<Command>,
     reports: Consumer<Report>,
+    timing: Consumer<TimingPoint>,
+    output_clock: OutputClock,
     clock: FrameClock,
     next_id: u64,
 }
@@ -211,6 +241,19 @@ impl Controller {
         sound: Arc<Sound>,
         at: Frame,
         gain: f32,
+    ) -> Result<VoiceId, EngineError> {
+        self.play_by(sound, at, gain, None)
+    }
+
+    /// Like [`Controller::play`], but a voice that an output would make heard after
+    /// `latest` (it stalled after the voice was scheduled) is dropped and reported as
+    /// [`EngineEvent::Missed`] instead of played late. Offline renders never miss.
+    pub fn play_by(
+        &mut self,
+        sound: Arc<Sound>,
+        at: Frame,
+        gain: f32,
+        latest: Option<HostTime>,
     ) -> Result<VoiceId, EngineError> {
         if sound.sample_rate() != self.clock.sample_rate {
             return Err(EngineError::RateMismatch {
@@ -228,6 +271,7 @@ impl Controller {
                 sound,
                 at,
                 gain,
+                latest,
             })
             .map_err(|_| EngineError::QueueFull)?;
         self.next_id += 1;
@@ -239,6 +283,16 @@ impl Controller {
     pub fn cancel(&mut self, id: VoiceId) -> Result<(), EngineError> {
         self.commands
             .push(Command::Cancel(id))
+            .map_err(|_| EngineError::QueueFull)
+    }
+
+    /// Takes back a voice that has not started yet; one that has started plays on. The
+    /// renderer answers with [`EngineEvent::Withdrawn`] or, if it was too late,
+    /// [`EngineEvent::Started`] — so a caller that re-schedules withdrawn voices (after
+    /// the output's clock re-anchored) never plays one twice.
+    pub fn withdraw(&mut self, id: VoiceId) -> Result<(), EngineError> {
+        self.commands
+            .push(Command::Withdraw(id))
             .map_err(|_| EngineError::QueueFull)
     }
 
@@ -266,6 +320,42 @@ impl Controller {
         self.clock.shared.lost_reports.load(Ordering::Relaxed)
     }
 
+    /// Takes the output's timing reports into the [`OutputClock`]. Returns how far the
+    /// mapping jumped (nanoseconds, later positive) if a stall or a restarted stream made it
+    /// re-anchor: what was scheduled by the old mapping should then be scheduled again.
+    pub fn sync_clock(&mut self) -> Option<i64> {
+        let mut jump = None;
+        while let Ok(point) = self.timing.pop() {
+            if let Observation::Reanchored { jump: by } = self.output_clock.observe(point) {
+                jump = Some(by);
+            }
+        }
+        jump
+    }
+
+    /// The mapping between this engine's frames and the host instants they are heard at,
+    /// as of the last [`Controller::sync_clock`].
+    #[must_use]
+    pub fn output_clock(&self) -> &OutputClock {
+        &self.output_clock
+    }
+
+    /// The frame to schedule a sound at so that it is heard at `instant`, or `None` when
+    /// that frame has already been rendered (the moment has passed for this output).
+    #[must_use]
+    pub fn frame_for(&self, instant: HostTime) -> Option<Frame> {
+        self.output_clock
+            .frame_at(instant)
+            .filter(|frame| *frame >= self.now())
+    }
+
+    /// When the next frame to be rendered will be heard: the earliest a sound scheduled
+    /// now can sound.
+    #[must_use]
+    pub fn earliest_heard(&self) -> HostTime {
+        self.output_clock.heard_at(self.now())
+    }
+
     /// Takes every report the renderer has sent since the last call, in order, and frees
     /// the sounds it has finished with. Call it regularly.
     pub fn events(&mut self) -> Vec<EngineEvent> {
@@ -285,6 +375,9 @@ impl Controller {
 pub struct Renderer {
     commands: Consumer<Command>,
     reports: Producer<Report>,
+    timing: Producer<TimingPoint>,
+    /// When the current block's first frame is heard, for a live output.
+    block_heard: Option<HostTime>,
     shared: Arc<Shared>,
     position: u64,
     max_voices: usize,
@@ -301,6 +394,7 @@ struct Scheduled {
     sound: Arc<Sound>,
     at: Frame,
     gain: f32,
+    latest: Option<HostTime>,
 }
 
 impl Renderer {
@@ -320,6 +414,22 @@ impl Renderer {
     #[must_use]
     pub fn active_voices(&self) -> usize {
         self.voices.len()
+    }
+
+    /// Renders the next block for a live output whose first frame will be heard at
+    /// `heard`: reports that timing point to the control side's [`OutputClock`], and drops
+    /// voices that would now be heard after their `latest` instant (see
+    /// [`Controller::play_by`]). Real-time safe like [`Renderer::render`].
+    pub fn render_heard(&mut self, block: &mut [f32], heard: HostTime) {
+        // A full ring means nobody is reading; the newest points matter less than never
+        // blocking here.
+        let _ = self.timing.push(TimingPoint {
+            frame: Frame(self.position),
+            heard,
+        });
+        self.block_heard = Some(heard);
+        self.render(block);
+        self.block_heard = None;
     }
 
     /// Renders the next `block.len() / 2` frames into `block` (interleaved stereo),
@@ -362,6 +472,7 @@ impl Renderer {
                     sound,
                     at,
                     gain,
+                    latest,
                 } => {
                     if self.scheduled.len() < self.scheduled.capacity() {
                         self.scheduled.push(Scheduled {
@@ -369,12 +480,19 @@ impl Renderer {
                             sound,
                             at,
                             gain,
+                            latest,
                         });
                     } else {
                         self.report(Some(EngineEvent::Rejected { id }), Some(sound));
                     }
                 }
                 Command::Cancel(id) => self.cancel(id),
+                Command::Withdraw(id) => {
+                    if let Some(i) = self.scheduled.iter().position(|s| s.id == id) {
+                        let scheduled = self.scheduled.swap_remove(i);
+                        self.report(Some(EngineEvent::Withdrawn { id }), Some(scheduled.sound));
+                    }
+                }
             }
         }
     }
@@ -404,6 +522,17 @@ impl Renderer {
         while let Some(i) = self.scheduled.iter().position(|s| s.at.0 < block_end) {
             let s = self.scheduled.remove(i);
             let start = s.at.0.max(self.position);
+            if let (Some(heard), Some(latest)) = (self.block_heard, s.latest) {
+                let offset = (start - self.position) * 1_000_000_000 / u64::from(self.sample_rate);
+                if heard.as_nanos().saturating_add(offset) > latest.as_nanos() {
+                    let event = EngineEvent::Missed {
+                        id: s.id,
+                        requested: s.at,
+                    };
+                    self.report(Some(event), Some(s.sound));
+                    continue;
+                }
+            }
             self.make_room();
             self.voices.push(Voice::new(
                 s.id,

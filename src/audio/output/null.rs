@@ -6,11 +6,13 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::OutputError;
-use crate::audio::Renderer;
+use crate::audio::{HostTime, Renderer};
 
 /// How late the pacer may fall before it stops trying to catch up. Past this (the process
 /// was stopped, the machine suspended) it restarts its schedule from now instead of
-/// rendering the missed time in a burst, which would play every stroke due in it at once.
+/// rendering the missed time in a burst; the timing points it reports then jump, the
+/// control side's [`OutputClock`](crate::audio::OutputClock) re-anchors, and strokes whose
+/// moment passed are reported missed instead of played late.
 const STALL: Duration = Duration::from_millis(200);
 
 /// Renders blocks on a thread, each at its `Instant` deadline, so the frame clock advances
@@ -34,7 +36,9 @@ impl NullOutput {
                 let mut origin = Instant::now();
                 let mut rendered = 0u64;
                 while !stopped.load(Ordering::Acquire) {
-                    renderer.render(&mut block);
+                    // The block is "heard" as it is rendered, on its place in the schedule.
+                    let heard = origin + Duration::from_nanos(rendered * 1_000_000_000 / rate);
+                    renderer.render_heard(&mut block, HostTime::from_instant(heard));
                     rendered += frames;
                     let deadline = origin + Duration::from_nanos(rendered * 1_000_000_000 / rate);
                     let now = Instant::now();
