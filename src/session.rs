@@ -12,7 +12,9 @@
 //!   every stroke at its exact frame, plus queries the session actor and the HTTP API need.
 //! - [`templates()`]: the built-in plans, embedded in the binary.
 
+pub mod clock;
 pub mod conductor;
+pub mod cues;
 pub mod duration;
 mod event;
 pub mod form;
@@ -23,17 +25,19 @@ pub mod runner;
 mod templates;
 pub mod timeline;
 
+pub use clock::{Moment, SessionClock, rfc3339};
 pub use conductor::{
-    Conductor, ConductorConfig, ConductorError, ConductorHandle, Cue, CueEvent, CueId, CueReceipt,
-    CueTime, Event, Tick, TickSession,
+    Conductor, ConductorConfig, ConductorError, ConductorHandle, CueEvent, CueReceipt, Event,
+    OutputEvent, SESSION_RATE, Tick, TickSession,
 };
+pub use cues::{Cue, CueId, CueListing, CueTime};
 pub use duration::{DurationError, SegmentDuration};
 pub use event::SessionEvent;
 pub use form::{Beat, Density, Form, FormError, Part, Pattern, PatternError};
 pub use history::{History, HistoryError, Steer};
 pub use plan::{EndAction, Plan, PlanError, PlanId, RawSegment, Segment, ValidPlan};
 pub use render::{RenderError, RenderOptions, RenderReport, RenderedStroke, render_session};
-pub use runner::{Runner, SegmentStatus, Snapshot, SteerCommand, SteerError};
+pub use runner::{LATE_TOLERANCE, Runner, SegmentStatus, Snapshot, SteerCommand, SteerError};
 pub use templates::{TEMPLATE_SOURCES, template, templates};
 pub use timeline::{
     BeatMark, Instrument, Position, RunEnd, SegmentRun, Speed, SpeedError, State, Stroke,

@@ -110,8 +110,9 @@ async function connect() {
   events.addEventListener("tick", (e) => onTick(JSON.parse(e.data)));
   events.addEventListener("stroke", (e) => onStroke(JSON.parse(e.data)));
   events.addEventListener("cue_played", (e) => onCuePlayed(JSON.parse(e.data)));
+  events.addEventListener("output", (e) => onOutput(JSON.parse(e.data)));
   for (const kind of ["session_started", "segment_started", "paused", "resumed", "extended",
-    "skipped", "stopped", "overtime", "dropped", "finished"]) {
+    "skipped", "stopped", "overtime", "missed", "finished"]) {
     events.addEventListener(kind, (e) => onSessionEvent(JSON.parse(e.data)));
   }
   events.onerror = () => {
@@ -275,15 +276,21 @@ function onSessionEvent(event) {
     case "segment_started": log(`Segment ${event.segment + 1}: ${event.title}`); break;
     case "paused": log("Paused"); break;
     case "resumed": log("Resumed"); break;
-    case "extended": log(`Extended by ${formatDuration(event.seconds)}`); break;
+    case "extended": log(`Extended by ${formatDuration(event.by_seconds)}`); break;
     case "skipped": log(event.to === "next" ? "Moved on to the next segment" : "Back to the previous segment"); break;
     case "stopped": log("Stopped"); break;
     case "overtime": log("Time is up — holding until you press Next"); break;
-    case "dropped": log(`${event.strokes} late strokes skipped after a stall`); break;
+    case "missed": log(`${event.strokes} strokes missed: the sound stalled past their moment`); break;
     case "finished": log("Session finished"); break;
     default: break;
   }
   refreshSession();
+}
+
+/// The sound card was lost, came back or was reopened: show it at once, and log why.
+function onOutput(event) {
+  showAudio(event.output, event.device, event.detail);
+  log(event.output === "degraded" ? `Sound lost: ${event.detail}` : `Sound: ${event.detail}`);
 }
 
 function onStroke(stroke) {

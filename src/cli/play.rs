@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use gongan::audio::output::{self, OutputSpec, WavOutput};
@@ -15,6 +15,11 @@ use gongan::pack::Pack;
 const ORDER: [&str; 8] = [
     "kempyang", "ketuk", "saron", "bonang", "kenong", "kempul", "suwukan", "gong",
 ];
+
+/// How long `pack play` waits for a failed sound card to play again before it gives up
+/// (the output reopens it meanwhile; the stall watchdog has already waited
+/// [`STALL`](gongan::audio::output::STALL) before calling it failed).
+const OUTAGE_PATIENCE: Duration = Duration::from_secs(5);
 
 /// Plays (or renders) each instrument of the pack at `dir`, each variant in turn, `gap`
 /// seconds apart.
@@ -65,6 +70,7 @@ pub fn run(dir: &Path, spec: &OutputSpec, only: &[String], gap: f64) -> anyhow::
         }
         Sink::RealTime(running) => {
             let mut finished = 0;
+            let mut down_since: Option<Instant> = None;
             while finished < names.len() {
                 for event in controller.events() {
                     match event {
@@ -76,11 +82,21 @@ pub fn run(dir: &Path, spec: &OutputSpec, only: &[String], gap: f64) -> anyhow::
                         EngineEvent::Finished { .. }
                         | EngineEvent::Stolen { .. }
                         | EngineEvent::Cancelled { .. }
-                        | EngineEvent::Rejected { .. } => finished += 1,
+                        | EngineEvent::Rejected { .. }
+                        | EngineEvent::Missed { .. }
+                        | EngineEvent::Withdrawn { .. } => finished += 1,
                     }
                 }
-                if let Some(fault) = running.fault() {
-                    bail!("the sound card failed: {fault}");
+                // A failed sound card reopens by itself and the tour goes on where it
+                // stopped; a short tour does not wait long for a sound server that is gone.
+                match running.fault() {
+                    Some(fault) => {
+                        let since = *down_since.get_or_insert_with(Instant::now);
+                        if since.elapsed() > OUTAGE_PATIENCE {
+                            bail!("the sound card failed: {fault}");
+                        }
+                    }
+                    None => down_since = None,
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }

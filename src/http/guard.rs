@@ -197,11 +197,24 @@ fn check_request(guard: &GuardConfig, request: &Request) -> Result<(), ApiError>
                 )));
             }
         }
-        if !is_json(headers) {
+        // A body must say it is JSON; a request with no body (a CI job's `curl -X POST
+        // …/next`, a DELETE) has nothing to declare.
+        if has_body(headers) && !is_json(headers) {
             return Err(ApiError::UnsupportedMediaType);
         }
     }
     Ok(())
+}
+
+/// Whether a request declares a body: a non-zero `Content-Length`, or any
+/// `Transfer-Encoding` (a chunked body of unknown length).
+fn has_body(headers: &axum::http::HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|v| v.trim() != "0")
+            && headers.contains_key(header::CONTENT_LENGTH)
 }
 
 #[cfg(test)]

@@ -35,8 +35,10 @@ pub struct SnapshotDoc {
     pub state: StateDoc,
     /// The speed factor.
     pub speed: f64,
-    /// Engine frame of the session's start.
-    pub origin: u64,
+    /// When the session started (its buka began), UTC (RFC 3339).
+    pub started: String,
+    /// The moment the snapshot describes.
+    pub now: MomentDoc,
     /// Seconds since it started (pauses included).
     pub elapsed_seconds: f64,
     /// The current plan segment (from 0).
@@ -55,16 +57,23 @@ pub struct SnapshotDoc {
     pub remaining_seconds: f64,
     /// Seconds past the deadline of a `wait` segment holding in overtime (else 0).
     pub overtime_seconds: f64,
-    /// Engine frame of the deadline.
-    pub deadline: Option<u64>,
-    /// The engine frame the snapshot was taken at.
-    pub frame: u64,
+    /// Session seconds of the current segment's deadline.
+    pub deadline_seconds: Option<f64>,
     /// The current segment's form (`lancaran`, `ketawang`, … or its pattern).
     pub form: String,
     /// The next segment's title.
     pub next: Option<String>,
     /// Every segment.
     pub segments: Vec<SegmentStatusDoc>,
+}
+
+/// A moment of session time.
+#[derive(Serialize, ToSchema)]
+pub struct MomentDoc {
+    /// Seconds since the session's start.
+    pub seconds: f64,
+    /// The same instant, UTC (RFC 3339, milliseconds).
+    pub utc: String,
 }
 
 /// One segment in a snapshot.
@@ -127,6 +136,8 @@ pub struct SegmentDoc {
         health::healthz,
         health::status,
         cues::post_cue,
+        cues::list_cues,
+        cues::cancel_cue,
         packs::instruments,
         packs::packs,
         packs::activate,
@@ -162,8 +173,8 @@ mod test {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::audio::Frame;
-    use crate::session::{Runner, TimelineOptions, ValidPlan, template, templates};
+    use crate::audio::HostTime;
+    use crate::session::{Runner, SessionClock, TimelineOptions, ValidPlan, template, templates};
 
     fn schema_fields(name: &str) -> BTreeSet<String> {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
@@ -182,8 +193,13 @@ mod test {
     #[test]
     fn mirrors_match_what_the_server_sends() {
         let plan: ValidPlan = template(&templates()[0].0).unwrap().clone();
-        let runner = Runner::new(plan.clone(), TimelineOptions::new(48_000), Frame(0));
-        let snapshot = serde_json::to_value(runner.snapshot(Frame(48_000))).unwrap();
+        let runner = Runner::new(
+            plan.clone(),
+            TimelineOptions::new(48_000),
+            SessionClock::offline(48_000),
+        );
+        let snapshot =
+            serde_json::to_value(runner.snapshot(HostTime::from_nanos(1_000_000_000))).unwrap();
         assert_eq!(keys(&snapshot), schema_fields("SnapshotDoc"));
         assert_eq!(
             keys(&snapshot["segments"][0]),
@@ -204,6 +220,7 @@ mod test {
             "/healthz",
             "/v1/status",
             "/v1/cues",
+            "/v1/cues/{id}",
             "/v1/instruments",
             "/v1/packs",
             "/v1/packs/{name}/activate",

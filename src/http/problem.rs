@@ -56,6 +56,9 @@ pub enum ApiError {
     /// The server cannot take it now (shutting down, engine queue full).
     #[error("{0}")]
     Unavailable(String),
+    /// A bound was reached (too many future cues waiting); try again later.
+    #[error("{0}")]
+    TooMany(String),
     /// Our fault: a disk write failed, a task died.
     #[error("{0}")]
     Internal(String),
@@ -94,6 +97,7 @@ impl ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "too-many-cues"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -153,6 +157,8 @@ impl From<ConductorError> for ApiError {
             ConductorError::UnknownInstrument(_)
             | ConductorError::UnknownVariant { .. }
             | ConductorError::BadTime(_) => ApiError::Invalid(detail),
+            ConductorError::TooManyCues(_) => ApiError::TooMany(detail),
+            ConductorError::NoSuchCue(_) => ApiError::NotFound(detail),
             ConductorError::Engine(_) | ConductorError::Gone => ApiError::Unavailable(detail),
         }
     }
@@ -183,6 +189,8 @@ mod test {
             (ConductorError::NoBeat("beat"), 409),
             (ConductorError::BadTime("x".into()), 422),
             (ConductorError::Gone, 503),
+            (ConductorError::TooManyCues(256), 429),
+            (ConductorError::NoSuchCue(3), 404),
         ];
         for (error, status) in cases {
             assert_eq!(ApiError::from(error).problem().status, status);

@@ -3,7 +3,7 @@
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use super::problem::ApiError;
 use super::routes::{cues, health, login, packs, plans, session};
@@ -20,7 +20,8 @@ pub fn router(state: AppState) -> Router {
         .route("/style.css", get(page::style))
         .route("/healthz", get(health::healthz))
         .route("/v1/status", get(health::status))
-        .route("/v1/cues", post(cues::post_cue))
+        .route("/v1/cues", post(cues::post_cue).get(cues::list_cues))
+        .route("/v1/cues/{id}", delete(cues::cancel_cue))
         .route("/v1/instruments", get(packs::instruments))
         .route("/v1/packs", get(packs::packs))
         .route("/v1/packs/{name}/activate", post(packs::activate))

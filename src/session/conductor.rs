@@ -3,10 +3,11 @@
 //!
 //! Everything that changes what plays goes through it as a message, answered on a oneshot
 //! channel (the actor pattern), so the session state has a single owner and handlers stay
-//! thin. Every few milliseconds it drains the engine's reports and sends the strokes of
-//! the next look-ahead window, each at its exact frame.
+//! thin. Every few milliseconds it takes the output's timing reports into the engine's
+//! clock mapping, drains the engine's reports and sends the strokes and cues of the next
+//! look-ahead window, each at the frame that is heard at its instant. Its time is the
+//! host's monotonic clock ([`HostTime`]): a sound card that stalls never moves a session.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,27 +15,39 @@ use serde::Serialize;
 use thiserror::Error;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use super::clock::{SessionClock, rfc3339};
+use super::cues::{Coalescer, Cue, CueBook, CueId, CueKey, CueListing, CueTime, PendingCue};
 use super::event::SessionEvent;
 use super::plan::ValidPlan;
-use super::runner::{Runner, Snapshot, SteerCommand, SteerError};
+use super::runner::{LATE_TOLERANCE, Runner, Snapshot, SteerCommand, SteerError};
 use super::timeline::{Speed, State, TimelineOptions};
-use crate::audio::{Controller, EngineError, EngineEvent, Frame, FrameClock, VoiceId};
+use crate::audio::{Controller, EngineError, EngineEvent, Frame, FrameClock, HostTime};
 use crate::pack::Pack;
+
+/// Session frames per second: the resolution of a live session's timeline. It is the
+/// session clock's, fixed, and has nothing to do with the output's sample rate.
+pub const SESSION_RATE: u32 = 48_000;
 
 /// How the conductor paces itself.
 #[derive(Debug, Clone, Copy)]
 pub struct ConductorConfig {
-    /// How far ahead of the frame clock strokes are sent to the engine: more than the
-    /// output's buffering, so nothing arrives late.
+    /// How far ahead of the instant it is heard a stroke is sent to the engine: more than
+    /// the output's latency plus a tick, so nothing arrives after its frame is rendered.
     pub lookahead: Duration,
     /// How often the conductor wakes to send strokes and read the engine's reports.
     pub tick: Duration,
-    /// Identical cues inside this window play once (a pager storm is one stroke).
+    /// Identical cues inside this window of real time play once (a pager storm is one
+    /// stroke).
     pub coalesce_window: Duration,
-    /// The most seconds ahead a cue may be scheduled.
+    /// The furthest ahead a cue may be scheduled, quantised ones included.
     pub max_cue_delay: Duration,
-    /// How far ahead of the frame clock a facilitator's command takes effect: more than
-    /// the largest block an output renders at once.
+    /// Timed cues that may wait for their instant at once. Beyond this, new future cues
+    /// are refused (429); "now" cues and session strokes always play, since waiting cues
+    /// enter the engine's schedule only inside the look-ahead.
+    pub max_pending_cues: usize,
+    /// How far ahead of now a facilitator's command takes effect, at least: its strokes
+    /// (a suwuk, the next segment's first beat) must reach the engine before their frame
+    /// is rendered. It grows with the output's measured latency.
     pub steer_ahead: Duration,
     /// Events kept for subscribers that fall behind; past this a slow subscriber loses
     /// the oldest and is told how many (the event stream then sends a `resync`).
@@ -48,52 +61,24 @@ impl Default for ConductorConfig {
             tick: Duration::from_millis(10),
             coalesce_window: Duration::from_millis(150),
             max_cue_delay: Duration::from_secs(3600),
+            max_pending_cues: 256,
             steer_ahead: Duration::from_millis(50),
             event_buffer: 1024,
         }
     }
 }
 
-/// When a cue should sound.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CueTime {
-    /// As soon as possible: the next block.
-    Now,
-    /// At this engine frame.
-    At(Frame),
-    /// On the next beat of the running session's form.
-    NextBeat,
-    /// On the next gong of the running session's form.
-    NextGong,
-}
-
-/// A request to strike an instrument.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Cue {
-    /// The pack's instrument.
-    pub instrument: String,
-    /// Its variant (from 1), for pitched instruments.
-    pub variant: Option<u32>,
-    /// Level relative to the pack's, in dB.
-    pub gain_db: f32,
-    /// When.
-    pub at: CueTime,
-}
-
-/// Identifies a cue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct CueId(pub u64);
-
 /// The answer to a cue.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CueReceipt {
     /// The cue's id (for a coalesced cue: the id of the identical cue it joined).
     pub id: CueId,
-    /// The engine frame it is scheduled for.
+    /// The engine frame it is scheduled for, as the output's clock stands now.
     pub frame: Frame,
-    /// Seconds from now until it sounds.
+    /// Seconds from now until it is heard (the output's latency included).
     pub in_seconds: f64,
+    /// When it will be heard, UTC (RFC 3339).
+    pub heard_at: String,
     /// True when an identical cue inside the coalescing window already covers it: this
     /// request adds no stroke.
     pub coalesced: bool,
@@ -114,6 +99,8 @@ pub enum CueEvent {
         variant: Option<u32>,
         /// Engine frame of its first sample.
         frame: Frame,
+        /// When it is heard, UTC.
+        utc: String,
     },
 }
 
@@ -125,8 +112,27 @@ pub enum Event {
     Session(SessionEvent),
     /// From a cue.
     Cue(CueEvent),
-    /// Once a second of engine time: where the engine and the session are.
+    /// Once a second: where the engine and the session are.
     Tick(Tick),
+    /// The output changed state (a sound card lost or back).
+    Output(OutputEvent),
+}
+
+/// The output's state changed: published when a sound card stops taking audio, when it
+/// plays again, and when it is reopened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutputEvent {
+    /// Always `output`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// `device`, `null` or `degraded`, as `/healthz` says.
+    pub output: &'static str,
+    /// The device's name.
+    pub device: String,
+    /// Why it is degraded, or what recovered it.
+    pub detail: String,
+    /// When, UTC.
+    pub utc: String,
 }
 
 /// The periodic position report.
@@ -139,6 +145,8 @@ pub struct Tick {
     pub frame: Frame,
     /// The same in seconds since the engine started.
     pub engine_seconds: f64,
+    /// The server's clock, UTC.
+    pub utc: String,
     /// The session, if there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<TickSession>,
@@ -211,6 +219,12 @@ pub enum ConductorError {
     /// A cue time already past or too far ahead.
     #[error("{0}")]
     BadTime(String),
+    /// Too many timed cues are waiting already.
+    #[error("{0} future cues are waiting already; cancel some (DELETE /v1/cues/ID) or cue for now")]
+    TooManyCues(usize),
+    /// No pending cue has that id.
+    #[error("no pending cue {0}: it has played, was cancelled, or never existed")]
+    NoSuchCue(u64),
     /// The engine is not taking commands.
     #[error("the audio engine is busy: {0}")]
     Engine(#[from] EngineError),
@@ -236,9 +250,19 @@ enum Request {
         cue: Cue,
         reply: oneshot::Sender<Result<CueReceipt, ConductorError>>,
     },
+    Cues {
+        reply: oneshot::Sender<Vec<CueListing>>,
+    },
+    CancelCue {
+        id: CueId,
+        reply: oneshot::Sender<Result<(), ConductorError>>,
+    },
     SetPack {
         pack: Arc<Pack>,
         reply: oneshot::Sender<()>,
+    },
+    Latency {
+        reply: oneshot::Sender<Duration>,
     },
 }
 
@@ -251,7 +275,7 @@ pub struct ConductorHandle {
 }
 
 impl ConductorHandle {
-    /// Starts a session of `plan` at `speed`, its buka from the next frames on.
+    /// Starts a session of `plan` at `speed`, its buka a moment from now.
     pub async fn start(&self, plan: ValidPlan, speed: Speed) -> Result<Snapshot, ConductorError> {
         self.ask(|reply| Request::Start { plan, speed, reply })
             .await?
@@ -272,15 +296,35 @@ impl ConductorHandle {
         self.ask(|reply| Request::Cue { cue, reply }).await?
     }
 
+    /// The cues accepted and not yet heard, soonest first.
+    pub async fn cues(&self) -> Result<Vec<CueListing>, ConductorError> {
+        self.ask(|reply| Request::Cues { reply }).await
+    }
+
+    /// Cancels a pending cue.
+    pub async fn cancel_cue(&self, id: CueId) -> Result<(), ConductorError> {
+        self.ask(|reply| Request::CancelCue { id, reply }).await?
+    }
+
     /// Makes `pack` the one strokes and cues use from now on.
     pub async fn set_pack(&self, pack: Arc<Pack>) -> Result<(), ConductorError> {
         self.ask(|reply| Request::SetPack { pack, reply }).await
+    }
+
+    /// The output's measured latency: from now until the next frame rendered is heard.
+    pub async fn latency(&self) -> Result<Duration, ConductorError> {
+        self.ask(|reply| Request::Latency { reply }).await
     }
 
     /// A new subscription to every event from now on.
     #[must_use]
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
+    }
+
+    /// Publishes an event from outside the conductor (the output's health).
+    pub fn publish(&self, event: Event) {
+        let _ = self.events.send(event);
     }
 
     /// The engine's frame clock.
@@ -309,19 +353,15 @@ pub struct Conductor {
     config: ConductorConfig,
     session: Option<Runner>,
     events: broadcast::Sender<Event>,
-    cues: HashMap<VoiceId, (CueId, String, Option<u32>)>,
-    /// Recently accepted cues: (key, accepted at frame, id, scheduled frame).
-    recent: VecDeque<(CueKey, Frame, CueId, Frame)>,
+    cues: CueBook,
+    coalescer: Coalescer,
     next_cue: u64,
-    next_tick: Frame,
+    next_tick: HostTime,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-struct CueKey {
-    instrument: String,
-    variant: Option<u32>,
-    gain_db: f32,
-}
+/// Room between the instant the output renders next and the earliest instant a command
+/// takes effect at: a conductor tick and some scheduling slack.
+const SEND_MARGIN: Duration = Duration::from_millis(25);
 
 impl Conductor {
     /// Starts the conductor on the current tokio runtime, owning `controller`. It runs
@@ -341,10 +381,10 @@ impl Conductor {
             config,
             session: None,
             events: events.clone(),
-            cues: HashMap::new(),
-            recent: VecDeque::new(),
+            cues: CueBook::new(config.max_pending_cues),
+            coalescer: Coalescer::new(config.coalesce_window),
             next_cue: 1,
-            next_tick: Frame::ZERO,
+            next_tick: HostTime::ZERO,
         };
         tokio::spawn(conductor.run(inbox));
         ConductorHandle {
@@ -361,6 +401,7 @@ impl Conductor {
             tokio::select! {
                 request = inbox.recv() => match request {
                     Some(request) => {
+                        self.controller.sync_clock().inspect(|_| self.reanchored());
                         self.handle(request);
                         self.pump();
                     }
@@ -369,10 +410,6 @@ impl Conductor {
                 _ = tick.tick() => self.pump(),
             }
         }
-    }
-
-    fn rate(&self) -> u32 {
-        self.controller.sample_rate()
     }
 
     fn publish(&self, event: Event) {
@@ -391,52 +428,63 @@ impl Conductor {
             Request::Snapshot { reply } => {
                 // As of when a command sent now would take effect, so a client deciding
                 // between pause and resume sees the effect of the command it just sent.
-                let at = self.steer_frame();
+                let at = self.steer_instant();
                 let _ = reply.send(self.session.as_ref().map(|s| s.snapshot(at)));
             }
             Request::Cue { cue, reply } => {
                 let _ = reply.send(self.cue(cue));
             }
+            Request::Cues { reply } => {
+                let _ = reply.send(self.cues.listing(HostTime::now()));
+            }
+            Request::CancelCue { id, reply } => {
+                let _ = reply.send(self.cancel_cue(id));
+            }
             Request::SetPack { pack, reply } => {
                 self.pack = pack;
                 let _ = reply.send(());
             }
+            Request::Latency { reply } => {
+                let now = HostTime::now();
+                let _ = reply.send(self.controller.earliest_heard().saturating_since(now));
+            }
         }
     }
 
-    /// Where a command given now takes effect.
-    fn steer_frame(&self) -> Frame {
-        self.controller.now() + Frame::from_duration(self.config.steer_ahead, self.rate())
+    /// The earliest instant a command given now can take effect at: its strokes must be
+    /// sent before the output renders their frames.
+    fn steer_instant(&self) -> HostTime {
+        let now = HostTime::now();
+        (now + self.config.steer_ahead).max(self.controller.earliest_heard() + SEND_MARGIN)
     }
 
     fn start(&mut self, plan: ValidPlan, speed: Speed) -> Result<Snapshot, ConductorError> {
-        let now = self.controller.now();
+        let origin = self.steer_instant();
         if let Some(session) = &self.session
-            && !session.is_over(self.steer_frame())
+            && !session.is_over(origin)
         {
             return Err(ConductorError::SessionRunning(
                 session.plan().name().to_owned(),
             ));
         }
-        // Start a little ahead so the buka's first stroke is not late on any output.
-        let origin = now + Frame::from_duration(self.config.lookahead / 2, self.rate());
-        let options = TimelineOptions::new(self.rate()).with_speed(speed);
-        let runner = Runner::new(plan, options, origin);
+        let options = TimelineOptions::new(SESSION_RATE).with_speed(speed);
+        let runner = Runner::new(
+            plan,
+            options,
+            SessionClock::starting_at(origin, SESSION_RATE),
+        );
         self.publish(Event::Session(SessionEvent::SessionStarted {
             plan: runner.plan().name().to_owned(),
             segments: runner.plan().segments().len(),
-            frame: origin,
+            at: runner.clock().moment(Frame::ZERO),
         }));
-        let snapshot = runner.snapshot(now);
+        let snapshot = runner.snapshot(origin);
         self.session = Some(runner);
         Ok(snapshot)
     }
 
     fn steer(&mut self, command: SteerCommand) -> Result<Snapshot, ConductorError> {
-        // Steer a little ahead of the clock: the output may be rendering the block at
-        // `now` already, and the strokes a command brings (a suwuk, the next segment's
-        // first beat) must reach the engine before their frame is rendered to start on it.
-        let at = self.steer_frame();
+        let at = self.steer_instant();
         let session = self.session.as_mut().ok_or(ConductorError::NoSession)?;
         let event = session.steer(command, at, &mut self.controller)?;
         let snapshot = session.snapshot(at);
@@ -444,9 +492,73 @@ impl Conductor {
         Ok(snapshot)
     }
 
+    /// The instant a cue is to be heard at; `None` for "now".
+    fn cue_instant(&self, at: CueTime, now: HostTime) -> Result<Option<HostTime>, ConductorError> {
+        let max = self.config.max_cue_delay;
+        let too_far = |what: String| {
+            ConductorError::BadTime(format!(
+                "{what} is more than {} s ahead; cues may be at most that far ahead",
+                max.as_secs()
+            ))
+        };
+        let instant = match at {
+            CueTime::Now => return Ok(None),
+            CueTime::AtFrame(frame) => {
+                let rendered = self.controller.now();
+                if frame.0 < rendered.0 {
+                    // Within the tolerance it still plays (at once); further back it is
+                    // an error the client should hear about.
+                    let late = self
+                        .controller
+                        .output_clock()
+                        .heard_at(rendered)
+                        .saturating_since(self.controller.output_clock().heard_at(frame));
+                    if late > LATE_TOLERANCE {
+                        return Err(ConductorError::BadTime(format!(
+                            "frame {} has already been played (the engine is at frame {})",
+                            frame.0, rendered.0
+                        )));
+                    }
+                    return Ok(None);
+                }
+                let ahead = frame.0 - rendered.0;
+                let limit = max
+                    .as_secs()
+                    .saturating_mul(u64::from(self.controller.sample_rate()));
+                if ahead > limit {
+                    return Err(too_far(format!("frame {}", frame.0)));
+                }
+                self.controller.output_clock().heard_at(frame)
+            }
+            CueTime::After(delay) => {
+                if delay > max {
+                    return Err(too_far(format!("{} s", delay.as_secs_f64())));
+                }
+                now + delay
+            }
+            CueTime::NextBeat | CueTime::NextGong => {
+                let session = self.session.as_ref().ok_or(ConductorError::NoSession)?;
+                // The next beat that can still be sent in time.
+                let from = session.session_frame(self.steer_instant());
+                let (next, name) = if at == CueTime::NextBeat {
+                    (session.timeline().next_beat_after(from), "beat")
+                } else {
+                    (session.timeline().next_gong_after(from), "gong")
+                };
+                let instant = session
+                    .clock()
+                    .instant_of(next.ok_or(ConductorError::NoBeat(name))?);
+                if instant.saturating_since(now) > max {
+                    return Err(too_far(format!("the next {name}")));
+                }
+                instant
+            }
+        };
+        Ok(Some(instant))
+    }
+
     fn cue(&mut self, cue: Cue) -> Result<CueReceipt, ConductorError> {
-        let now = self.controller.now();
-        let rate = self.rate();
+        let now = HostTime::now();
         let instrument = self
             .pack
             .instrument(&cue.instrument)
@@ -459,97 +571,137 @@ impl Conductor {
                     variant: cue.variant.unwrap_or(0),
                     count: instrument.variant_count(),
                 })?;
-        let frame = match cue.at {
-            CueTime::Now => now,
-            CueTime::At(frame) => {
-                let tolerance = Frame::from_duration(super::runner::STALL_TOLERANCE, rate);
-                if frame + tolerance < now {
-                    return Err(ConductorError::BadTime(format!(
-                        "frame {} has already been played (the clock is at {})",
-                        frame.0, now.0
-                    )));
-                }
-                if frame > now + Frame::from_duration(self.config.max_cue_delay, rate) {
-                    return Err(ConductorError::BadTime(format!(
-                        "frame {} is more than {} s ahead of the clock ({})",
-                        frame.0,
-                        self.config.max_cue_delay.as_secs(),
-                        now.0
-                    )));
-                }
-                frame.max(now)
-            }
-            CueTime::NextBeat | CueTime::NextGong => {
-                let session = self.session.as_ref().ok_or(ConductorError::NoSession)?;
-                let at = session.session_frame(now);
-                let next = if cue.at == CueTime::NextBeat {
-                    session.timeline().next_beat_after(at)
-                } else {
-                    session.timeline().next_gong_after(at)
-                };
-                let name = if cue.at == CueTime::NextBeat {
-                    "beat"
-                } else {
-                    "gong"
-                };
-                session.origin() + next.ok_or(ConductorError::NoBeat(name))?
-            }
-        };
+        let at = self.cue_instant(cue.at, now)?;
+        let planned = at.unwrap_or_else(|| self.controller.earliest_heard());
         let key = CueKey {
             instrument: cue.instrument.clone(),
             variant: cue.variant,
             gain_db: cue.gain_db,
         };
-        let window = Frame::from_duration(self.config.coalesce_window, rate);
-        while self
-            .recent
-            .front()
-            .is_some_and(|(_, accepted, _, _)| *accepted + window < now)
-        {
-            self.recent.pop_front();
+        if let Some((id, heard)) = self.coalescer.joins(&key, now, planned) {
+            return Ok(self.receipt(id, heard, now, true));
         }
-        if let Some((_, _, id, scheduled)) = self
-            .recent
-            .iter()
-            .find(|(k, _, _, scheduled)| *k == key && scheduled.0.abs_diff(frame.0) <= window.0)
-        {
-            return Ok(CueReceipt {
-                id: *id,
-                frame: *scheduled,
-                in_seconds: scheduled.saturating_sub(now).as_seconds(rate),
-                coalesced: true,
-            });
-        }
-        let gain = instrument.gain() * 10f32.powf(cue.gain_db / 20.0);
-        let voice = self.controller.play(sound.clone(), frame, gain)?;
         let id = CueId(self.next_cue);
-        self.next_cue += 1;
-        self.cues.insert(voice, (id, cue.instrument, cue.variant));
-        self.recent.push_back((key, now, id, frame));
-        Ok(CueReceipt {
+        let pending = PendingCue {
             id,
-            frame,
-            in_seconds: frame.saturating_sub(now).as_seconds(rate),
-            coalesced: false,
-        })
+            instrument: cue.instrument,
+            variant: cue.variant,
+            sound: sound.clone(),
+            gain: instrument.gain() * 10f32.powf(cue.gain_db / 20.0),
+            at,
+        };
+        if planned < now + self.config.lookahead {
+            self.send_cue(pending)?;
+        } else {
+            self.cues
+                .wait(pending)
+                .map_err(|full| ConductorError::TooManyCues(full.capacity))?;
+        }
+        self.next_cue += 1;
+        self.coalescer.accepted(key, id, planned);
+        Ok(self.receipt(id, planned, now, false))
+    }
+
+    fn receipt(&self, id: CueId, heard: HostTime, now: HostTime, coalesced: bool) -> CueReceipt {
+        let utc = std::time::SystemTime::now();
+        let ahead = heard.saturating_since(now);
+        CueReceipt {
+            id,
+            frame: self
+                .controller
+                .output_clock()
+                .frame_at(heard)
+                .unwrap_or(self.controller.now()),
+            in_seconds: ahead.as_secs_f64(),
+            heard_at: rfc3339(utc + ahead),
+            coalesced,
+        }
+    }
+
+    /// Hands a cue to the engine, at the frame heard at its instant.
+    fn send_cue(&mut self, cue: PendingCue) -> Result<(), ConductorError> {
+        let frame = match cue.at {
+            None => self.controller.now(),
+            Some(at) => match self.controller.frame_for(at) {
+                Some(frame) => frame,
+                None if self.controller.earliest_heard() <= at + LATE_TOLERANCE => {
+                    self.controller.now()
+                }
+                None => {
+                    tracing::warn!(
+                        cue = cue.id.0,
+                        "a cue's moment passed during a stall; not played"
+                    );
+                    return Ok(());
+                }
+            },
+        };
+        let latest = cue.at.map(|at| at + LATE_TOLERANCE);
+        let voice = self
+            .controller
+            .play_by(cue.sound.clone(), frame, cue.gain, latest)?;
+        self.cues.sent(voice, cue);
+        Ok(())
+    }
+
+    fn cancel_cue(&mut self, id: CueId) -> Result<(), ConductorError> {
+        match self.cues.cancel(id) {
+            None => Err(ConductorError::NoSuchCue(id.0)),
+            Some(None) => Ok(()),
+            Some(Some(voice)) => Ok(self.controller.cancel(voice)?),
+        }
+    }
+
+    /// The output's clock jumped: what was sent with the old mapping is placed again.
+    fn reanchored(&mut self) {
+        if let Some(session) = self.session.as_mut() {
+            session.reanchored(&mut self.controller);
+        }
+        for voice in self.cues.withdraw_timed() {
+            let _ = self.controller.withdraw(voice);
+        }
     }
 
     fn pump(&mut self) {
-        let now = self.controller.now();
+        if let Some(jump) = self.controller.sync_clock() {
+            tracing::info!(
+                jump_ms = jump as f64 / 1e6,
+                "the output's clock jumped; re-placing scheduled strokes"
+            );
+            self.reanchored();
+        }
+        let now = HostTime::now();
         for event in self.controller.events() {
-            if let EngineEvent::Started { id, frame, .. } = event
-                && let Some((cue, instrument, variant)) = self.cues.remove(&id)
-            {
-                self.publish(Event::Cue(CueEvent::CuePlayed {
-                    id: cue,
-                    instrument,
-                    variant,
-                    frame,
-                }));
-                continue;
-            }
-            if let EngineEvent::Cancelled { id, .. } | EngineEvent::Rejected { id } = event {
-                self.cues.remove(&id);
+            match event {
+                EngineEvent::Started { id, frame, .. } => {
+                    if let Some(cue) = self.cues.started(id) {
+                        let heard = self.controller.output_clock().heard_at(frame);
+                        let ahead = heard.signed_nanos_since(now);
+                        let utc = std::time::SystemTime::now();
+                        let utc = if ahead >= 0 {
+                            utc + Duration::from_nanos(ahead as u64)
+                        } else {
+                            utc - Duration::from_nanos(ahead.unsigned_abs())
+                        };
+                        self.publish(Event::Cue(CueEvent::CuePlayed {
+                            id: cue.id,
+                            instrument: cue.instrument,
+                            variant: cue.variant,
+                            frame,
+                            utc: rfc3339(utc),
+                        }));
+                        continue;
+                    }
+                }
+                EngineEvent::Withdrawn { id } | EngineEvent::Missed { id, .. } => {
+                    if self.cues.returned(id) {
+                        continue;
+                    }
+                }
+                EngineEvent::Cancelled { id, .. } | EngineEvent::Rejected { id } => {
+                    self.cues.forget(id);
+                }
+                EngineEvent::Finished { .. } | EngineEvent::Stolen { .. } => {}
             }
             if let Some(session) = self.session.as_mut()
                 && let Some(event) = session.on_engine_event(&event)
@@ -557,15 +709,21 @@ impl Conductor {
                 let _ = self.events.send(Event::Session(event));
             }
         }
-        let lookahead = Frame::from_duration(self.config.lookahead, self.rate());
+        for cue in self.cues.due(now + self.config.lookahead) {
+            if let Err(err) = self.send_cue(cue.clone()) {
+                tracing::warn!("cue {} waits: {err}", cue.id.0);
+                self.cues.requeue(cue);
+                break;
+            }
+        }
         if let Some(session) = self.session.as_mut() {
-            for event in session.pump(now, lookahead, &mut self.controller, &self.pack) {
+            for event in session.pump(now, self.config.lookahead, &mut self.controller, &self.pack)
+            {
                 let _ = self.events.send(Event::Session(event));
             }
         }
         if now >= self.next_tick {
-            let rate = self.rate();
-            self.next_tick = Frame((now.0 / u64::from(rate) + 1) * u64::from(rate));
+            self.next_tick = now + Duration::from_secs(1);
             let session = self.session.as_ref().map(|s| {
                 let snap = s.snapshot(now);
                 TickSession {
@@ -579,10 +737,12 @@ impl Conductor {
                     of: snap.of,
                 }
             });
+            let frame = self.controller.now();
             self.publish(Event::Tick(Tick {
                 kind: "tick",
-                frame: now,
-                engine_seconds: now.as_seconds(rate),
+                frame,
+                engine_seconds: frame.as_seconds(self.controller.sample_rate()),
+                utc: rfc3339(std::time::SystemTime::now()),
                 session,
             }));
         }

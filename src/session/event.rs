@@ -2,25 +2,24 @@
 
 use serde::Serialize;
 
+use super::clock::Moment;
 use super::timeline::{Instrument, StrokeKind};
 use crate::audio::Frame;
 
-/// Something that happened in a session, at an engine frame.
-///
-/// Frames are the engine's (absolute) frames, so they can be compared with every other
-/// frame the server reports; `seconds` is the same moment measured from the session's
-/// start, for people.
+/// Something that happened in a session, at a [`Moment`] of session time (seconds since
+/// its start, and the UTC instant), flattened into each event as `seconds` and `utc`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum SessionEvent {
-    /// A session began: its buka starts at `frame`.
+    /// A session began: its buka starts at `at`.
     SessionStarted {
         /// The plan's name.
         plan: String,
         /// Segments in the plan.
         segments: usize,
-        /// Engine frame of the session's start.
-        frame: Frame,
+        /// When the buka begins.
+        #[serde(flatten)]
+        at: Moment,
     },
     /// A segment began (or began again, after `previous`).
     SegmentStarted {
@@ -30,19 +29,21 @@ pub enum SessionEvent {
         segment: usize,
         /// Its title.
         title: String,
-        /// Engine frame where it started.
-        frame: Frame,
-        /// Engine frame of its deadline (the gong), as things stand.
-        deadline: Frame,
-        /// Seconds since the session started.
-        seconds: f64,
+        /// When it started.
+        #[serde(flatten)]
+        at: Moment,
+        /// Session seconds of its deadline (the gong), as things stand.
+        deadline_seconds: f64,
     },
-    /// A stroke sounded: the engine started it at exactly `frame`.
+    /// A stroke sounded.
     Stroke {
-        /// Engine frame of its first sample.
+        /// The engine frame its first sample was rendered at (for audio analysis).
         frame: Frame,
-        /// Seconds since the session started.
-        seconds: f64,
+        /// The session frame it was planned for (at the timeline's rate).
+        planned: Frame,
+        /// When it was planned to be heard (and, within the output clock's precision, was).
+        #[serde(flatten)]
+        at: Moment,
         /// What was struck.
         instrument: Instrument,
         /// Which pitch, for pitched instruments.
@@ -55,51 +56,60 @@ pub enum SessionEvent {
     },
     /// The facilitator paused the session.
     Paused {
-        /// Engine frame.
-        frame: Frame,
+        /// When.
+        #[serde(flatten)]
+        at: Moment,
     },
     /// The facilitator resumed it.
     Resumed {
-        /// Engine frame.
-        frame: Frame,
+        /// When.
+        #[serde(flatten)]
+        at: Moment,
     },
     /// The current segment got longer.
     Extended {
-        /// Engine frame.
-        frame: Frame,
+        /// When.
+        #[serde(flatten)]
+        at: Moment,
         /// By how many seconds of plan time.
-        seconds: f64,
+        by_seconds: f64,
     },
     /// The facilitator moved to the next or previous segment.
     Skipped {
-        /// Engine frame.
-        frame: Frame,
+        /// When.
+        #[serde(flatten)]
+        at: Moment,
         /// `next` or `previous`.
         to: &'static str,
     },
     /// The facilitator stopped the session; its gong ageng sounds now.
     Stopped {
-        /// Engine frame.
-        frame: Frame,
+        /// When.
+        #[serde(flatten)]
+        at: Moment,
     },
     /// A `wait` segment passed its deadline and holds until the facilitator moves on.
     Overtime {
         /// The plan segment.
         segment: usize,
-        /// Engine frame of the deadline.
-        frame: Frame,
+        /// The deadline.
+        #[serde(flatten)]
+        at: Moment,
     },
-    /// Strokes whose time had passed when the session caught up after a stall were
-    /// dropped instead of played late.
-    Dropped {
+    /// Strokes whose moment passed while the output or the server stalled (a sound card
+    /// that stopped taking audio, a stopped process) were not played: never late, never
+    /// in a burst.
+    Missed {
         /// How many.
         strokes: usize,
-        /// Engine frame where the session caught up.
-        frame: Frame,
+        /// The planned moment of the first of them.
+        #[serde(flatten)]
+        at: Moment,
     },
     /// The session ended (its gong ageng sounded, or it was stopped).
     Finished {
-        /// Engine frame.
-        frame: Frame,
+        /// When.
+        #[serde(flatten)]
+        at: Moment,
     },
 }

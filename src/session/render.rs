@@ -7,12 +7,13 @@ use std::time::Duration;
 use serde::Serialize;
 use thiserror::Error;
 
+use super::clock::SessionClock;
 use super::event::SessionEvent;
 use super::plan::ValidPlan;
 use super::runner::{Runner, SteerCommand, SteerError};
 use super::timeline::{Instrument, State, StrokeKind, TimelineOptions};
 use crate::audio::output::{OutputError, WavOutput};
-use crate::audio::{EngineConfig, Frame, engine};
+use crate::audio::{EngineConfig, Frame, HostTime, engine};
 use crate::pack::Pack;
 
 /// How to render.
@@ -136,7 +137,12 @@ pub fn render_session(
         sample_rate: rate,
         ..EngineConfig::default()
     });
-    let mut runner = Runner::new(plan.clone(), options.timeline, Frame::ZERO);
+    // Offline, time *is* frames: the session's clock and the engine's run on the same
+    // virtual host clock (frames as nanoseconds), so every stroke lands on its exact frame.
+    let mut runner = Runner::new(plan.clone(), options.timeline, SessionClock::offline(rate));
+    let instant = |frame: Frame| {
+        HostTime::from_nanos((u128::from(frame.0) * 1_000_000_000 / u128::from(rate)) as u64)
+    };
     let mut wav = match path {
         Some(path) => {
             let planned = runner.timeline().planned_end().0;
@@ -155,7 +161,8 @@ pub fn render_session(
     let mut steering = steering.into_iter().peekable();
     // Strokes are sent one window ahead of the render position, like a live session's
     // look-ahead; a second keeps the engine's schedule small.
-    let window = Frame(u64::from(rate));
+    let window = Duration::from_secs(1);
+    let window_frames = Frame(u64::from(rate));
     let tail = Frame::from_duration(options.max_tail, rate);
     let mut report = RenderReport {
         frames: Frame::ZERO,
@@ -167,22 +174,22 @@ pub fn render_session(
         let now = wav.position();
         while let Some((_, command)) = steering.next_if(|(frame, _)| *frame <= now) {
             let event = runner
-                .steer(command, now, &mut controller)
+                .steer(command, instant(now), &mut controller)
                 .map_err(|source| RenderError::Steer { frame: now, source })?;
             report.events.push(event);
         }
         if let Some(next) = overtime_release(&runner, now) {
             if next <= now {
                 let event = runner
-                    .steer(SteerCommand::Next, now, &mut controller)
+                    .steer(SteerCommand::Next, instant(now), &mut controller)
                     .map_err(|source| RenderError::Steer { frame: now, source })?;
                 report.events.push(event);
             }
         }
         report
             .events
-            .extend(runner.pump(now, window, &mut controller, pack));
-        let mut until = now + window;
+            .extend(runner.pump(instant(now), window, &mut controller, pack));
+        let mut until = now + window_frames;
         if let Some((frame, _)) = steering.peek() {
             until = until.min(*frame).max(now + Frame(1));
         }
@@ -211,16 +218,17 @@ pub fn render_session(
         for event in controller.events() {
             if let Some(SessionEvent::Stroke {
                 frame,
-                seconds,
+                at,
                 instrument,
                 variant,
                 segment,
                 kind,
+                ..
             }) = runner.on_engine_event(&event)
             {
                 report.strokes.push(RenderedStroke {
                     frame,
-                    seconds,
+                    seconds: at.seconds,
                     instrument,
                     variant,
                     segment,
@@ -238,7 +246,7 @@ pub fn render_session(
 /// after its first overtime reminder.
 fn overtime_release(runner: &Runner, now: Frame) -> Option<Frame> {
     let timeline = runner.timeline();
-    let at = runner.session_frame(now);
+    let at = now;
     let position = timeline.position_at(at);
     let run = timeline.runs().get(position.run)?;
     let waits_here = position.state == State::Overtime
@@ -250,5 +258,5 @@ fn overtime_release(runner: &Runner, now: Frame) -> Option<Frame> {
         .strokes()
         .iter()
         .find(|s| s.run == position.run && s.kind == StrokeKind::Overtime)?;
-    Some(runner.origin() + reminder.frame + Frame(u64::from(timeline.sample_rate()) / 2))
+    Some(reminder.frame + Frame(u64::from(timeline.sample_rate()) / 2))
 }

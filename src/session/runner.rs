@@ -2,10 +2,12 @@
 //! session actor and the offline render.
 //!
 //! The runner keeps the plan, the facilitator's [`History`] and the [`Timeline`] computed
-//! from them. Steering appends to the history and recomputes; strokes already handed to
-//! the engine that the new timeline no longer wants are cancelled. Strokes are sent a
-//! little ahead of their frame (the look-ahead), each at its exact frame: the engine's
-//! frame clock does the timing, never a timer.
+//! from them, all in session frames of its [`SessionClock`] — real time, not the sound
+//! card's frames. Steering appends to the history and recomputes; strokes already handed
+//! to the engine that the new timeline no longer wants are cancelled. Strokes are sent a
+//! little ahead of their instant (the look-ahead), each at the engine frame the output's
+//! clock mapping says is heard at that instant. A stroke whose moment has passed for the
+//! output (the output or the process stalled) is reported as missed, never played late.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -13,17 +15,19 @@ use std::time::Duration;
 use serde::Serialize;
 use thiserror::Error;
 
+use super::clock::SessionClock;
 use super::event::SessionEvent;
 use super::history::{History, HistoryError, Steer};
 use super::plan::ValidPlan;
 use super::timeline::{State, Stroke, Timeline, TimelineOptions, timeline};
-use crate::audio::{Controller, EngineError, EngineEvent, Frame, VoiceId};
+use crate::audio::{Controller, EngineError, EngineEvent, Frame, HostTime, VoiceId};
 use crate::pack::Pack;
 
-/// How late a stroke may be sent and still play. Anything later means the control side
-/// stalled (process stopped, machine suspended): such strokes are dropped rather than
-/// played in a burst, and the session continues from where the clock is.
-pub const STALL_TOLERANCE: Duration = Duration::from_millis(50);
+/// How late a stroke may still be heard. Anything later means the output or the control
+/// side stalled (a sound card that stopped taking audio, a stopped process): such strokes
+/// are reported missed rather than played late or in a burst, and the session goes on from
+/// where real time is.
+pub const LATE_TOLERANCE: Duration = Duration::from_millis(20);
 
 /// A facilitator's command.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -83,21 +87,35 @@ pub struct Runner {
     options: TimelineOptions,
     history: History,
     timeline: Timeline,
-    origin: Frame,
-    /// Session frame up to which strokes have been sent (or dropped).
+    clock: SessionClock,
+    /// Session frame up to which strokes have been sent (or missed).
     sent_until: Frame,
     /// Strokes sent to the engine that have not started yet.
     in_flight: HashMap<VoiceId, Stroke>,
+    /// Strokes withdrawn after the output's clock re-anchored, until the engine confirms.
+    withdrawn: HashMap<VoiceId, Stroke>,
+    /// Strokes to place again with the new clock mapping.
+    replan: Vec<Stroke>,
+    /// Missed strokes not yet announced: how many, and the first one's session frame.
+    missed: Option<(usize, Frame)>,
     runs_announced: usize,
     overtime_announced: Option<usize>,
     finished: bool,
     missing: Vec<&'static str>,
 }
 
+/// Where a stroke planned for a host instant goes on the output.
+enum Placement {
+    /// Schedule it at this engine frame.
+    At(Frame),
+    /// Its moment has passed for this output.
+    Missed,
+}
+
 impl Runner {
-    /// A session of `plan` whose frame 0 (the start of the buka) is engine frame `origin`.
+    /// A session of `plan` on `clock` (its frame 0 is when the buka begins).
     #[must_use]
-    pub fn new(plan: ValidPlan, options: TimelineOptions, origin: Frame) -> Runner {
+    pub fn new(plan: ValidPlan, options: TimelineOptions, clock: SessionClock) -> Runner {
         let history = History::new();
         let timeline = timeline(&plan, &history, &options);
         Runner {
@@ -105,9 +123,12 @@ impl Runner {
             options,
             history,
             timeline,
-            origin,
+            clock,
             sent_until: Frame::ZERO,
             in_flight: HashMap::new(),
+            withdrawn: HashMap::new(),
+            replan: Vec::new(),
+            missed: None,
             runs_announced: 0,
             overtime_announced: None,
             finished: false,
@@ -121,7 +142,7 @@ impl Runner {
         &self.plan
     }
 
-    /// The current timeline (session-relative frames).
+    /// The current timeline (session frames).
     #[must_use]
     pub fn timeline(&self) -> &Timeline {
         &self.timeline
@@ -133,10 +154,10 @@ impl Runner {
         &self.history
     }
 
-    /// Engine frame of the session's frame 0.
+    /// The session's clock.
     #[must_use]
-    pub fn origin(&self) -> Frame {
-        self.origin
+    pub fn clock(&self) -> &SessionClock {
+        &self.clock
     }
 
     /// The options the timeline is computed with.
@@ -145,26 +166,26 @@ impl Runner {
         &self.options
     }
 
-    /// The session frame at engine frame `now`.
+    /// The session frame at host instant `now`.
     #[must_use]
-    pub fn session_frame(&self, now: Frame) -> Frame {
-        now.saturating_sub(self.origin)
+    pub fn session_frame(&self, now: HostTime) -> Frame {
+        self.clock.frame_at(now)
     }
 
-    /// Whether the session is over at engine frame `now`: its final gong is due at or
-    /// before `now` (it may not have been announced yet).
+    /// Whether the session is over at `now`: its final gong is due at or before `now` (it
+    /// may not have been announced yet).
     #[must_use]
-    pub fn is_over(&self, now: Frame) -> bool {
+    pub fn is_over(&self, now: HostTime) -> bool {
         self.timeline.is_finished_at(self.session_frame(now))
     }
 
-    /// Applies a facilitator's command at engine frame `now`: records it, recomputes the
-    /// timeline, and cancels the strokes sent for frames from `now` on (they are sent again
-    /// from the new timeline by the next [`Runner::pump`]).
+    /// Applies a facilitator's command at host instant `now`: records it, recomputes the
+    /// timeline, and cancels the strokes sent for instants from `now` on (they are sent
+    /// again from the new timeline by the next [`Runner::pump`]).
     pub fn steer(
         &mut self,
         command: SteerCommand,
-        now: Frame,
+        now: HostTime,
         engine: &mut Controller,
     ) -> Result<SessionEvent, SteerError> {
         let at = self.session_frame(now);
@@ -188,64 +209,95 @@ impl Runner {
         };
         self.history.push(steer)?;
         self.timeline = timeline(&self.plan, &self.history, &self.options);
+        let unwanted = |stroke: &Stroke| stroke.frame >= at;
         self.in_flight.retain(|id, stroke| {
-            let keep = stroke.frame < at;
-            if !keep {
+            if unwanted(stroke) {
                 // A full queue means the renderer is not running; the voice then never
                 // plays anyway, so there is nothing better to do than carry on.
                 let _ = engine.cancel(*id);
+                return false;
             }
-            keep
+            true
         });
+        self.withdrawn.retain(|_, stroke| !unwanted(stroke));
+        self.replan.retain(|stroke| !unwanted(stroke));
         self.sent_until = self.sent_until.min(at);
         if self.overtime_announced.is_some() && command != SteerCommand::Pause {
             self.overtime_announced = None;
         }
+        let moment = self.clock.moment(at);
         Ok(match command {
-            SteerCommand::Pause => SessionEvent::Paused { frame: now },
-            SteerCommand::Resume => SessionEvent::Resumed { frame: now },
+            SteerCommand::Pause => SessionEvent::Paused { at: moment },
+            SteerCommand::Resume => SessionEvent::Resumed { at: moment },
             SteerCommand::Next => SessionEvent::Skipped {
-                frame: now,
+                at: moment,
                 to: "next",
             },
             SteerCommand::Previous => SessionEvent::Skipped {
-                frame: now,
+                at: moment,
                 to: "previous",
             },
             SteerCommand::Extend(by) => SessionEvent::Extended {
-                frame: now,
-                seconds: by.as_secs_f64(),
+                at: moment,
+                by_seconds: by.as_secs_f64(),
             },
-            SteerCommand::Stop => SessionEvent::Stopped { frame: now },
+            SteerCommand::Stop => SessionEvent::Stopped { at: moment },
         })
     }
 
+    /// The output's clock mapping jumped (a stall, a restarted stream): takes back every
+    /// stroke sent with the old mapping that has not started, to place it again with the
+    /// new one — on time if its moment is still ahead, reported missed if not.
+    pub fn reanchored(&mut self, engine: &mut Controller) {
+        for (id, stroke) in self.in_flight.drain() {
+            if engine.withdraw(id).is_ok() {
+                self.withdrawn.insert(id, stroke);
+            }
+        }
+    }
+
+    fn place(&self, stroke: &Stroke, engine: &Controller) -> Placement {
+        let instant = self.clock.instant_of(stroke.frame);
+        match engine.frame_for(instant) {
+            Some(frame) => Placement::At(frame),
+            // Already rendered: it can only start at the next block, which is heard at
+            // `earliest_heard`; within the tolerance that is still on time.
+            None if engine.earliest_heard() <= instant + LATE_TOLERANCE => {
+                Placement::At(engine.now())
+            }
+            None => Placement::Missed,
+        }
+    }
+
+    fn miss(&mut self, stroke: &Stroke) {
+        let (count, first) = self.missed.get_or_insert((0, stroke.frame));
+        *count += 1;
+        *first = (*first).min(stroke.frame);
+    }
+
     /// Sends the engine every stroke due before `now + lookahead` that has not been sent,
-    /// each at its exact frame, and returns what the session has to announce by `now`
-    /// (segments started, overtime, the end, strokes dropped after a stall).
+    /// each at the frame its output hears at its instant, and returns what the session has
+    /// to announce by `now` (segments started, overtime, the end, strokes missed).
     pub fn pump(
         &mut self,
-        now: Frame,
-        lookahead: Frame,
+        now: HostTime,
+        lookahead: Duration,
         engine: &mut Controller,
         pack: &Pack,
     ) -> Vec<SessionEvent> {
         let mut events = Vec::new();
-        let rate = self.timeline.sample_rate();
-        let tolerance = Frame::from_duration(STALL_TOLERANCE, rate);
         let until = self.session_frame(now + lookahead);
-        let mut dropped = 0;
-        let mut sent_until = until;
-        let due: Vec<Stroke> = self
-            .timeline
-            .strokes_between(self.sent_until, until)
-            .to_vec();
-        for stroke in due {
-            let frame = self.origin + stroke.frame;
-            if frame + tolerance < now {
-                dropped += 1;
-                continue;
-            }
+        let mut due: Vec<Stroke> = std::mem::take(&mut self.replan);
+        due.extend_from_slice(self.timeline.strokes_between(self.sent_until, until));
+        let mut queue = due.into_iter();
+        for stroke in queue.by_ref() {
+            let frame = match self.place(&stroke, engine) {
+                Placement::At(frame) => frame,
+                Placement::Missed => {
+                    self.miss(&stroke);
+                    continue;
+                }
+            };
             let name = stroke.instrument.name();
             let Some((sound, gain)) = pack.instrument(name).and_then(|instrument| {
                 // A pack with fewer pitches than the timeline uses wraps around them, so
@@ -267,27 +319,30 @@ impl Runner {
                 continue;
             };
             let gain = gain * 10f32.powf(stroke.gain_db / 20.0);
-            match engine.play(sound, frame, gain) {
+            let latest = self.clock.instant_of(stroke.frame) + LATE_TOLERANCE;
+            match engine.play_by(sound, frame, gain, Some(latest)) {
                 Ok(id) => {
                     self.in_flight.insert(id, stroke);
                 }
                 Err(EngineError::QueueFull) => {
                     // Try again on the next pump, from this stroke on.
-                    sent_until = stroke.frame;
+                    self.replan.push(stroke);
                     break;
                 }
                 Err(err) => tracing::error!("cannot play {name}: {err}"),
             }
         }
-        self.sent_until = self.sent_until.max(sent_until);
-        if dropped > 0 {
+        // Whatever a full queue kept back goes first next time.
+        self.replan.extend(queue);
+        self.sent_until = self.sent_until.max(until);
+        if let Some((strokes, first)) = self.missed.take() {
             tracing::warn!(
-                dropped,
-                "caught up after a stall: dropped strokes whose time had passed"
+                strokes,
+                "strokes whose moment passed during a stall were not played"
             );
-            events.push(SessionEvent::Dropped {
-                strokes: dropped,
-                frame: now,
+            events.push(SessionEvent::Missed {
+                strokes,
+                at: self.clock.moment(first),
             });
         }
         events.extend(self.announcements(now));
@@ -298,45 +353,60 @@ impl Runner {
     pub fn on_engine_event(&mut self, event: &EngineEvent) -> Option<SessionEvent> {
         match *event {
             EngineEvent::Started { id, frame, .. } => {
-                let stroke = self.in_flight.remove(&id)?;
+                let stroke = self
+                    .in_flight
+                    .remove(&id)
+                    .or_else(|| self.withdrawn.remove(&id))?;
                 Some(SessionEvent::Stroke {
                     frame,
-                    seconds: self.seconds(frame),
+                    planned: stroke.frame,
+                    at: self.clock.moment(stroke.frame),
                     instrument: stroke.instrument,
                     variant: stroke.variant,
                     segment: stroke.segment,
                     kind: stroke.kind,
                 })
             }
+            EngineEvent::Withdrawn { id } => {
+                let stroke = self.withdrawn.remove(&id)?;
+                self.replan.push(stroke);
+                None
+            }
+            EngineEvent::Missed { id, .. } => {
+                // The output stalled after the stroke was sent: place it again with the
+                // mapping as it is now (it is missed there too if its moment has passed).
+                let stroke = self
+                    .in_flight
+                    .remove(&id)
+                    .or_else(|| self.withdrawn.remove(&id))?;
+                self.replan.push(stroke);
+                None
+            }
             EngineEvent::Cancelled { id, .. } | EngineEvent::Rejected { id } => {
                 self.in_flight.remove(&id);
+                self.withdrawn.remove(&id);
                 None
             }
             EngineEvent::Finished { .. } | EngineEvent::Stolen { .. } => None,
         }
     }
 
-    fn seconds(&self, frame: Frame) -> f64 {
-        self.session_frame(frame)
-            .as_seconds(self.timeline.sample_rate())
-    }
-
-    fn announcements(&mut self, now: Frame) -> Vec<SessionEvent> {
+    fn announcements(&mut self, now: HostTime) -> Vec<SessionEvent> {
         // Announce a moment once the clock has passed it, so the strokes on that frame
         // have been rendered (and reported) first.
         let Some(at) = self.session_frame(now).0.checked_sub(1).map(Frame) else {
             return Vec::new();
         };
         let mut events = Vec::new();
+        let rate = self.timeline.sample_rate();
         let runs = self.timeline.runs();
         while let Some(run) = runs.get(self.runs_announced).filter(|r| r.start <= at) {
             events.push(SessionEvent::SegmentStarted {
                 run: self.runs_announced,
                 segment: run.segment,
                 title: self.plan.segments()[run.segment].title().to_owned(),
-                frame: self.origin + run.start,
-                deadline: self.origin + run.deadline,
-                seconds: run.start.as_seconds(self.timeline.sample_rate()),
+                at: self.clock.moment(run.start),
+                deadline_seconds: run.deadline.as_seconds(rate),
             });
             self.runs_announced += 1;
         }
@@ -345,22 +415,24 @@ impl Runner {
             self.overtime_announced = Some(position.run);
             events.push(SessionEvent::Overtime {
                 segment: position.segment,
-                frame: self.origin + self.timeline.runs()[position.run].deadline,
+                at: self
+                    .clock
+                    .moment(self.timeline.runs()[position.run].deadline),
             });
         }
         if !self.finished && self.timeline.is_finished_at(at) {
             self.finished = true;
             let end = self.timeline.end().unwrap_or(at);
             events.push(SessionEvent::Finished {
-                frame: self.origin + end,
+                at: self.clock.moment(end),
             });
         }
         events
     }
 
-    /// Where the session is at engine frame `now`, for status displays.
+    /// Where the session is at host instant `now`, for status displays.
     #[must_use]
-    pub fn snapshot(&self, now: Frame) -> Snapshot {
+    pub fn snapshot(&self, now: HostTime) -> Snapshot {
         let rate = self.timeline.sample_rate();
         let at = self.session_frame(now);
         let position = self.timeline.position_at(at);
@@ -392,7 +464,8 @@ impl Runner {
             plan: self.plan.name().to_owned(),
             state: position.state,
             speed,
-            origin: self.origin,
+            started: self.clock.moment(Frame::ZERO).utc,
+            now: self.clock.moment(at),
             elapsed_seconds: secs(at),
             segment: position.segment,
             title: current.map(|s| s.title().to_owned()).unwrap_or_default(),
@@ -413,8 +486,7 @@ impl Runner {
                 (State::Overtime, Some(run)) => secs(at.saturating_sub(run.deadline)),
                 _ => 0.0,
             },
-            deadline: run.map(|r| self.origin + r.deadline),
-            frame: now,
+            deadline_seconds: run.map(|r| secs(r.deadline)),
             form: current.map(|s| s.form().to_string()).unwrap_or_default(),
             next: next.map(|s| s.title().to_owned()),
             segments: segments
@@ -450,8 +522,10 @@ pub struct Snapshot {
     pub state: State,
     /// The speed factor (1 = real time).
     pub speed: f64,
-    /// Engine frame of the session's start.
-    pub origin: Frame,
+    /// When the session started (its buka began), UTC.
+    pub started: String,
+    /// The moment this snapshot describes.
+    pub now: super::clock::Moment,
     /// Seconds since the session started (pauses included).
     pub elapsed_seconds: f64,
     /// The current plan segment.
@@ -470,12 +544,10 @@ pub struct Snapshot {
     pub remaining_seconds: f64,
     /// Seconds past the deadline of a `wait` segment holding in overtime (else 0).
     pub overtime_seconds: f64,
-    /// The engine frame this snapshot was taken at.
-    pub frame: Frame,
     /// The current segment's form (`lancaran`, `ketawang`, … or its pattern).
     pub form: String,
-    /// Engine frame of the current segment's deadline.
-    pub deadline: Option<Frame>,
+    /// Session seconds of the current segment's deadline.
+    pub deadline_seconds: Option<f64>,
     /// The title of the segment that comes next.
     pub next: Option<String>,
     /// Every segment: planned length and, once they happened, when it started and ended.

@@ -1,6 +1,8 @@
 //! Every route of the HTTP API (issue 4): the happy path, and bad input answered with a
 //! problem+json 4xx that changes nothing.
 
+use std::time::Duration;
+
 use hyper::Method;
 use serde_json::{Value, json};
 
@@ -16,10 +18,13 @@ async fn health_status_page_and_openapi() {
     let server = TestServer::start().await;
     let health = server.get("/healthz").await;
     assert_eq!(health.status, 200);
-    assert_eq!(
-        health.json,
-        json!({"status": "ok", "output": "null", "device": "null"})
-    );
+    assert_eq!(health.json["status"], "ok");
+    assert_eq!(health.json["output"], "null");
+    assert_eq!(health.json["device"], "null");
+    assert_eq!(health.json["fault"], Value::Null);
+    // The null output is heard as it renders: its latency is at most one 5 ms block.
+    let latency = health.json["latency_ms"].as_f64().unwrap();
+    assert!((0.0..=6.0).contains(&latency), "{latency}");
 
     let status = server.get("/v1/status").await;
     assert_eq!(status.status, 200);
@@ -56,13 +61,17 @@ async fn unknown_routes_and_methods_are_problems() {
     let wrong = server.send(Method::DELETE, "/healthz", &[], "").await;
     wrong.problem(405);
     server.post("/v1/status", &json!({})).await.problem(405);
-    server.get("/v1/cues").await.problem(405);
+    server
+        .send(Method::PUT, "/v1/cues", &[], "")
+        .await
+        .problem(405);
     server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cues_play_coalesce_and_refuse_bad_input() {
-    let server = TestServer::start().await;
+    // A window wide enough that two requests in a row fall in it even on a busy machine.
+    let server = TestServer::start_with(|c| c.coalesce_window = Duration::from_secs(5)).await;
     let first = server
         .post("/v1/cues", &json!({"instrument": "gong"}))
         .await;
@@ -185,7 +194,29 @@ async fn cues_play_coalesce_and_refuse_bad_input() {
             &[("content-type", "application/json")],
             r#"{"instrument": "gong", "at": 1, "quantize": "beat"}"#.into(),
             422,
-            "not both",
+            "at most one of",
+        ),
+        (
+            // Issue 8: `at` near u64::MAX once wrapped around in frame arithmetic.
+            "end of time",
+            &[("content-type", "application/json")],
+            format!(r#"{{"instrument": "gong", "at": {}}}"#, u64::MAX),
+            422,
+            "ahead",
+        ),
+        (
+            "in a day",
+            &[("content-type", "application/json")],
+            r#"{"instrument": "gong", "in_seconds": 86400}"#.into(),
+            422,
+            "in_seconds",
+        ),
+        (
+            "in the past",
+            &[("content-type", "application/json")],
+            r#"{"instrument": "gong", "in_seconds": -1}"#.into(),
+            422,
+            "in_seconds",
         ),
         (
             "bad quantize",
@@ -222,19 +253,18 @@ async fn cues_play_coalesce_and_refuse_bad_input() {
             415,
             "Content-Type",
         ),
-        (
-            "oversized",
-            &[("content-type", "application/json")],
-            format!("{{\"instrument\": \"{}\"}}", "g".repeat(70 * 1024)),
-            413,
-            "limit",
-        ),
     ];
     for (name, headers, body, status, needle) in cases {
         let reply = server.send(Method::POST, "/v1/cues", headers, body).await;
         let detail = reply.problem(status);
         assert!(detail.contains(needle), "{name}: {detail}");
     }
+    // Oversized: refused from its declared length, before the body is read. (Sent as
+    // headers alone: a client still writing 70 KiB when the 413 arrives may see the
+    // connection close under it, which says nothing about the server.)
+    let oversized = oversized_request(&server).await;
+    assert!(oversized.starts_with("HTTP/1.1 413"), "{oversized}");
+    assert!(oversized.contains("limit"), "{oversized}");
     // Nothing was accepted in between: the next cue takes the very next id.
     assert_eq!(server.next_cue_id(1).await, before_bad + 1);
     server.stop().await;
@@ -564,4 +594,120 @@ async fn a_session_from_start_to_stop() {
     assert_eq!(inline.status, 201, "{}", inline.text);
     assert_eq!(inline.json["plan"], "Drill");
     server.stop().await;
+}
+
+/// Issue 8: about a thousand far-future cues once silenced every later cue and every
+/// session stroke for up to a day. Waiting cues are bounded; beyond the bound a future cue
+/// is a 429, and "now" cues and the session's strokes still play.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_is_bounded_and_now_cues_and_strokes_always_play() {
+    let server = TestServer::start().await;
+    let mut events = server.events().await;
+    events.until("status").await;
+    let (mut accepted, mut refused) = (Vec::new(), 0);
+    for i in 0..5000u32 {
+        // Distinct instants, so none coalesces: half an hour ahead and later.
+        let cue = json!({"instrument": "gong", "in_seconds": 1800.0 + f64::from(i) * 0.25});
+        let reply = server.post("/v1/cues", &cue).await;
+        match reply.status.as_u16() {
+            202 => accepted.push(reply.json["id"].as_u64().unwrap()),
+            429 => {
+                let detail = reply.problem(429);
+                assert!(detail.contains("waiting"), "{detail}");
+                assert_eq!(reply.json["type"], "urn:gongan:problem:too-many-cues");
+                refused += 1;
+            }
+            other => panic!("cue {i}: {other} {}", reply.text),
+        }
+    }
+    assert_eq!(accepted.len(), 256, "the documented bound");
+    assert_eq!(refused, 5000 - 256);
+    let pending = server.get("/v1/cues").await;
+    assert_eq!(pending.status, 200);
+    let listed = pending.json["cues"].as_array().unwrap();
+    assert_eq!(listed.len(), 256);
+    assert!(listed[0]["in_seconds"].as_f64().unwrap() > 1700.0);
+    assert_eq!(listed[0]["scheduled"], false);
+
+    // Cancel one: gone from the list, and a second cancel is a 404.
+    let id = accepted[10];
+    let gone = server
+        .send(Method::DELETE, &format!("/v1/cues/{id}"), &[], "")
+        .await;
+    assert_eq!(gone.status, 204, "{}", gone.text);
+    let after = server.get("/v1/cues").await;
+    assert_eq!(after.json["cues"].as_array().unwrap().len(), 255);
+    assert!(
+        !after.json["cues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == id)
+    );
+    server
+        .send(Method::DELETE, &format!("/v1/cues/{id}"), &[], "")
+        .await
+        .problem(404);
+    server
+        .send(Method::DELETE, "/v1/cues/banana", &[], "")
+        .await
+        .problem(404);
+
+    // A cue for now still plays, and so does a session's first stroke.
+    let now = server
+        .post("/v1/cues", &json!({"instrument": "kenong", "variant": 2}))
+        .await;
+    assert_eq!(now.status, 202, "{}", now.text);
+    let now_id = now.json["id"].as_u64().unwrap();
+    assert!(now.json["heard_at"].as_str().unwrap().ends_with('Z'));
+    let played = events.until("cue_played").await;
+    assert_eq!(played["id"].as_u64().unwrap(), now_id);
+    let plan: Value = serde_json::from_str(SHORT_PLAN).unwrap();
+    let started = server.post("/v1/session", &json!({"plan": plan})).await;
+    assert_eq!(started.status, 201, "{}", started.text);
+    let stroke = events.until("stroke").await;
+    assert_eq!(stroke["kind"]["type"], "buka");
+    server.stop().await;
+}
+
+/// A CI job's `curl -X POST …/v1/session/next` sends no body and no content type: it
+/// steers (here: there is no session, so 409), it is not refused for a missing type.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_with_no_body_needs_no_content_type() {
+    let server = TestServer::start().await;
+    let detail = server
+        .send(Method::POST, "/v1/session/next", &[], "")
+        .await
+        .problem(409);
+    assert!(detail.contains("no session"), "{detail}");
+    server.stop().await;
+}
+
+/// A `POST /v1/cues` that declares a 70 KiB JSON body and sends none of it; the answer.
+async fn oversized_request(server: &TestServer) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /v1/cues HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        server.port,
+        70 * 1024
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    // Read until the problem document has arrived (the server may keep the connection).
+    while !String::from_utf8_lossy(&answer).contains('}') {
+        let n = tokio::time::timeout(crate::http_support::PATIENCE, stream.read(&mut buffer))
+            .await
+            .expect("an answer in time")
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buffer[..n]);
+    }
+    String::from_utf8_lossy(&answer).into_owned()
 }

@@ -214,6 +214,15 @@ pub struct Events {
 }
 
 impl Events {
+    /// Reads the events of an answer from `GET /v1/events` (of any server, a child
+    /// process's too).
+    pub fn new(body: Incoming) -> Events {
+        Events {
+            body,
+            buffer: String::new(),
+        }
+    }
+
     /// The next event `(kind, data)`, or `None` when the stream ends.
     pub async fn next(&mut self) -> Option<(String, Value)> {
         loop {

@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use gongan::audio::{EngineConfig, EngineEvent, Frame, engine};
+use gongan::audio::Frame;
 use gongan::pack::Pack;
 use gongan::session::{
-    History, Instrument, RenderOptions, Runner, SessionEvent, Steer, SteerCommand, StrokeKind,
+    History, Instrument, RenderOptions, SessionEvent, Steer, SteerCommand, StrokeKind,
     TimelineOptions, ValidPlan, render_session, timeline,
 };
 
@@ -289,54 +289,6 @@ density = "sparse"
     let frames: Vec<_> = report.strokes.iter().map(|s| s.frame).collect();
     let planned_frames: Vec<_> = planned.strokes().iter().map(|s| s.frame).collect();
     assert_eq!(frames, planned_frames);
-}
-
-/// When the control side stalls (nothing sent for ten seconds while the clock runs), the
-/// strokes whose time passed are dropped, reported, and not played in a burst.
-#[test]
-fn a_stall_drops_late_strokes_instead_of_bursting() {
-    let dir = tempfile::tempdir().unwrap();
-    let pack = Pack::load(&click_pack(dir.path()), RATE).unwrap();
-    let plan = ValidPlan::from_toml(GOLDEN).unwrap();
-    let (mut controller, mut renderer) = engine(EngineConfig::default());
-    let mut runner = Runner::new(plan, TimelineOptions::new(RATE), Frame::ZERO);
-    let lookahead = Frame::from_seconds(0.3, RATE);
-    let mut block = vec![0.0f32; 2 * 480];
-    // Run normally for a second.
-    while renderer.position() < Frame(u64::from(RATE)) {
-        runner.pump(renderer.position(), lookahead, &mut controller, &pack);
-        renderer.render(&mut block);
-    }
-    // Stall: ten seconds of audio pass without the session sending anything.
-    while renderer.position() < Frame(11 * u64::from(RATE)) {
-        renderer.render(&mut block);
-    }
-    let before: Vec<_> = controller.events();
-    let now = renderer.position();
-    let events = runner.pump(now, lookahead, &mut controller, &pack);
-    let missed = runner
-        .timeline()
-        .strokes_between(Frame::from_seconds(1.3, RATE), now)
-        .len();
-    assert!(
-        missed > 5,
-        "the stall should cover several strokes ({missed})"
-    );
-    assert!(
-        events.contains(&SessionEvent::Dropped {
-            strokes: missed,
-            frame: now
-        }),
-        "{events:?}"
-    );
-    renderer.render(&mut block);
-    let burst = controller
-        .events()
-        .into_iter()
-        .filter(|e| matches!(e, EngineEvent::Started { requested, .. } if *requested < now))
-        .count();
-    assert_eq!(burst, 0, "late strokes were played");
-    assert!(!before.is_empty());
 }
 
 /// The default pack has every instrument and pitch the timeline strikes, so no stroke of

@@ -54,24 +54,21 @@ fn the_keyboard_steers_a_running_session() {
             }
         }
     };
+    // Each line starts with its session time, `m:ss.mmm`: milliseconds to compare.
     let frame_of = |line: &str| -> u64 {
-        line.split("frame ")
-            .nth(1)
-            .unwrap()
-            .trim_end_matches(')')
-            .split(|c: char| !c.is_ascii_digit())
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
+        let stamp = line.split_whitespace().next().unwrap();
+        let (minutes, seconds) = stamp.split_once(':').unwrap();
+        let (seconds, millis) = seconds.split_once('.').unwrap();
+        (minutes.parse::<u64>().unwrap() * 60 + seconds.parse::<u64>().unwrap()) * 1000
+            + millis.parse::<u64>().unwrap()
     };
 
     wait_for("segment 1 'Warm-up' started");
     wait_for("stroke ketuk");
     keys.write_all(b" ").unwrap();
-    let paused = frame_of(&wait_for("paused"));
+    let paused = frame_of(&wait_for(" paused"));
     keys.write_all(b" ").unwrap();
-    let resumed = frame_of(&wait_for("resumed"));
+    let resumed = frame_of(&wait_for(" resumed"));
     // The same key twice can land in one 5 ms block: the pause may be empty, never negative.
     assert!(resumed >= paused);
     keys.write_all(b"n").unwrap();

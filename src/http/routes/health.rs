@@ -20,6 +20,11 @@ pub struct Health {
     pub output: &'static str,
     /// The sound card's name, or `null`.
     pub device: String,
+    /// The output's measured latency in milliseconds: from now until a sound started now
+    /// is heard (the sound card's buffering, from its own playback timestamps).
+    pub latency_ms: f64,
+    /// What went wrong with the output, when `degraded`.
+    pub fault: Option<String>,
 }
 
 /// The engine's clock.
@@ -55,11 +60,15 @@ pub struct Status {
 #[utoipa::path(get, path = "/healthz", tag = "status",
     responses((status = 200, description = "The server is up", body = Health)))]
 pub async fn healthz(State(state): State<AppState>) -> ApiJson<Health> {
-    let (output, device, _) = state.output_state();
+    let (output, device, fault) = state.output_state();
+    // A server shutting down has no conductor left to ask; it is still alive until then.
+    let latency = state.conductor().latency().await.unwrap_or_default();
     ApiJson(Health {
         status: "ok",
         output,
         device,
+        latency_ms: latency.as_secs_f64() * 1000.0,
+        fault,
     })
 }
 
