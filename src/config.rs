@@ -15,7 +15,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use thiserror::Error;
 
-use crate::audio::output::OutputSpec;
+use crate::audio::output::{Latency, OutputSpec};
 
 /// Where `gongan serve` listens unless told otherwise.
 pub const DEFAULT_BIND: &str = "127.0.0.1:7070";
@@ -31,6 +31,7 @@ const MAX_CONFIG_BYTES: u64 = 64 * 1024;
 /// ```toml
 /// bind = "127.0.0.1:7070"
 /// output = "device"            # device | device:NAME | null
+/// latency_ms = 40              # audio queued ahead of the sound card, 2 to 500
 /// pack = "default"             # an installed pack's name, or a folder
 /// data_dir = "/var/lib/gongan"
 /// token = "a-long-random-secret"
@@ -46,6 +47,8 @@ pub struct RawConfig {
     pub bind: Option<String>,
     /// Output spec.
     pub output: Option<String>,
+    /// Milliseconds of audio a sound card output keeps queued.
+    pub latency_ms: Option<u64>,
     /// Pack name or folder.
     pub pack: Option<String>,
     /// Data folder (saved plans, installed packs).
@@ -97,6 +100,7 @@ impl RawConfig {
         RawConfig {
             bind: self.bind.or(lower.bind),
             output: self.output.or(lower.output),
+            latency_ms: self.latency_ms.or(lower.latency_ms),
             pack: self.pack.or(lower.pack),
             data_dir: self.data_dir.or(lower.data_dir),
             token: self.token.or(lower.token),
@@ -187,6 +191,8 @@ pub struct Config {
     pub bind: SocketAddr,
     /// Where audio goes (`device` falls back to `null` when there is no sound card).
     pub output: OutputSpec,
+    /// How much audio a sound card output keeps queued ahead of the speaker.
+    pub latency: Latency,
     /// The pack to start with.
     pub pack: PackChoice,
     /// Saved plans (`plans/`) and installed packs (`packs/`).
@@ -274,6 +280,16 @@ impl Config {
         if matches!(output, OutputSpec::Wav(_)) {
             return Err(ConfigError::OfflineOutput);
         }
+        let latency = match raw.latency_ms {
+            None => Latency::DEFAULT,
+            Some(ms) => Latency::from_millis(ms).map_err(|_| {
+                ConfigError::Range(format!(
+                    "--latency {ms} is out of range: use {} to {} milliseconds (latency_ms in a config file)",
+                    Latency::MIN.as_duration().as_millis(),
+                    Latency::MAX.as_duration().as_millis()
+                ))
+            })?,
+        };
         let pack = PackChoice::parse(raw.pack.as_deref().unwrap_or("default"))?;
         let token = raw
             .token
@@ -324,6 +340,7 @@ impl Config {
         Ok(Config {
             bind,
             output,
+            latency,
             pack,
             data_dir,
             token,
@@ -343,6 +360,7 @@ impl Config {
         Config {
             bind: SocketAddr::from((IpAddr::from([127, 0, 0, 1]), 0)),
             output: OutputSpec::Null,
+            latency: Latency::DEFAULT,
             pack: PackChoice::Default,
             data_dir: data_dir.to_owned(),
             token: None,
@@ -412,6 +430,37 @@ mod test {
             Config::validate(host).unwrap_err(),
             ConfigError::AllowHost(_)
         ));
+    }
+
+    #[test]
+    fn latency_is_checked_with_a_line_that_says_what_to_use() {
+        assert_eq!(
+            Config::validate(raw("127.0.0.1:1")).unwrap().latency,
+            Latency::DEFAULT
+        );
+        let fast = RawConfig {
+            latency_ms: Some(10),
+            ..raw("127.0.0.1:1")
+        };
+        assert_eq!(
+            Config::validate(fast).unwrap().latency,
+            Latency::from_millis(10).unwrap()
+        );
+        for bad in [0, 1, 501, 60_000] {
+            let wrong = RawConfig {
+                latency_ms: Some(bad),
+                ..raw("127.0.0.1:1")
+            };
+            let err = Config::validate(wrong).unwrap_err().to_string();
+            assert_eq!(
+                err,
+                format!(
+                    "--latency {bad} is out of range: use 2 to 500 milliseconds (latency_ms in a config file)"
+                )
+            );
+        }
+        let file: RawConfig = toml::from_str("latency_ms = 25").unwrap();
+        assert_eq!(file.latency_ms, Some(25));
     }
 
     #[test]

@@ -68,8 +68,10 @@ pub fn run(plan: &str, spec: &OutputSpec, speed: Speed, pack: &Path) -> anyhow::
         .build()?;
     let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     let output_name = running.describe();
+    let output = &running;
     runtime.block_on(async move {
         let handle = Conductor::spawn(controller, Arc::new(pack), ConductorConfig::default());
+        gongan::http::startup::publish_output_events(output, handle.clone());
         let events = handle.subscribe();
         handle.start(plan, speed).await?;
         let keys = read_keys(interactive);
@@ -176,6 +178,7 @@ async fn plain_loop(
                     }
                     Some(describe(&event))
                 }
+                Ok(Event::Output(output)) => Some(format!("sound: {} ({})", output.output, output.detail)),
                 Ok(Event::Cue(_) | Event::Tick(_)) => None,
                 Err(broadcast::error::RecvError::Lagged(n)) => Some(format!("({n} events skipped)")),
                 Err(broadcast::error::RecvError::Closed) => bail!("the session ended unexpectedly"),
@@ -198,6 +201,18 @@ fn say(line: &str) -> std::io::Result<()> {
     out.flush()
 }
 
+/// A session moment for log lines: `m:ss.mmm` of session time, precise enough to compare
+/// two events, with no engine frames (those mean nothing to a facilitator).
+fn stamp(seconds: f64) -> String {
+    let millis = (seconds.max(0.0) * 1000.0).round() as u64;
+    format!(
+        "{}:{:02}.{:03}",
+        millis / 60_000,
+        millis / 1000 % 60,
+        millis % 1000
+    )
+}
+
 /// One line for an event, for logs and pipes.
 fn describe(event: &SessionEvent) -> String {
     match event {
@@ -207,23 +222,20 @@ fn describe(event: &SessionEvent) -> String {
         SessionEvent::SegmentStarted {
             segment,
             title,
-            seconds,
-            frame,
-            deadline,
+            at,
+            deadline_seconds,
             ..
         } => format!(
-            "{} segment {} '{title}' started (frame {}, gong at frame {})",
-            clock(*seconds),
+            "{} segment {} '{title}' started (gong at {})",
+            stamp(at.seconds),
             segment + 1,
-            frame.0,
-            deadline.0
+            clock(*deadline_seconds),
         ),
         SessionEvent::Stroke {
-            seconds,
+            at,
             instrument,
             variant,
             kind,
-            frame,
             ..
         } => {
             let pitch = variant.map(|v| format!(" {v}")).unwrap_or_default();
@@ -231,23 +243,20 @@ fn describe(event: &SessionEvent) -> String {
                 .ok()
                 .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
                 .unwrap_or_default();
-            format!(
-                "{} stroke {instrument}{pitch} ({kind}, frame {})",
-                clock(*seconds),
-                frame.0
-            )
+            format!("{} stroke {instrument}{pitch} ({kind})", stamp(at.seconds))
         }
-        SessionEvent::Paused { frame } => format!("paused (frame {})", frame.0),
-        SessionEvent::Resumed { frame } => format!("resumed (frame {})", frame.0),
-        SessionEvent::Extended { seconds, .. } => format!("extended by {seconds} s"),
+        SessionEvent::Paused { at } => format!("{} paused", stamp(at.seconds)),
+        SessionEvent::Resumed { at } => format!("{} resumed", stamp(at.seconds)),
+        SessionEvent::Extended { by_seconds, .. } => format!("extended by {by_seconds} s"),
         SessionEvent::Skipped { to, .. } => format!("skipped to the {to} segment"),
         SessionEvent::Stopped { .. } => "stopped".to_owned(),
         SessionEvent::Overtime { segment, .. } => {
             format!("segment {} is in overtime; press n to move on", segment + 1)
         }
-        SessionEvent::Dropped { strokes, .. } => {
-            format!("caught up after a stall: {strokes} late strokes dropped")
-        }
+        SessionEvent::Missed { strokes, at } => format!(
+            "{} {strokes} strokes missed: the sound stalled past their moment",
+            stamp(at.seconds)
+        ),
         SessionEvent::Finished { .. } => "finished".to_owned(),
     }
 }
@@ -307,6 +316,7 @@ async fn interactive_loop(
                         message = describe(&event);
                     }
                 }
+                Ok(Event::Output(output)) => message = format!("sound: {} ({})", output.output, output.detail),
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => bail!("the session ended unexpectedly"),
             },

@@ -19,6 +19,14 @@ pub struct ServeArgs {
     /// there is no sound card].
     #[arg(long, short, env = "GONGAN_OUTPUT", value_name = "OUT")]
     output: Option<String>,
+    /// Milliseconds of audio queued ahead of the sound card, 2 to 500 [default: 40].
+    ///
+    /// Smaller answers cues sooner; larger plays without gaps on a busy machine. /healthz
+    /// reports the latency the sound card actually runs at (latency_ms).
+    ///
+    /// Example: gongan serve --latency 20
+    #[arg(long, env = "GONGAN_LATENCY_MS", value_name = "MS")]
+    latency: Option<u64>,
     /// The pack to start with: `default`, an installed pack's name (DATA_DIR/packs/NAME),
     /// or a pack folder.
     #[arg(long, env = "GONGAN_PACK", value_name = "NAME|DIR")]
@@ -54,6 +62,7 @@ impl ServeArgs {
         let flags = RawConfig {
             bind: self.bind,
             output: self.output,
+            latency_ms: self.latency,
             pack: self.pack,
             data_dir: self.data_dir,
             token: self.token,

@@ -18,9 +18,9 @@ use super::plan_store::PlanStore;
 use super::router::router;
 use super::state::{AppState, Inner};
 use crate::audio::EngineConfig;
-use crate::audio::output::{self, OutputError, RunningOutput};
+use crate::audio::output::{self, OutputError, OutputHealth, RunningOutput};
 use crate::config::Config;
-use crate::session::{Conductor, ConductorConfig, ConductorHandle};
+use crate::session::{Conductor, ConductorConfig, ConductorHandle, Event, OutputEvent, rfc3339};
 
 /// How long open connections get to finish after a shutdown begins.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -74,8 +74,9 @@ impl Application {
     /// [`StartupError`] naming what failed.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
         let output_spec = config.output.clone();
+        let latency = config.latency;
         let (controller, output) = tokio::task::spawn_blocking(move || {
-            output::start(&output_spec, EngineConfig::default())
+            output::start_with_latency(&output_spec, EngineConfig::default(), latency)
         })
         .await
         .map_err(|e| StartupError::Output(OutputError::Device(e.to_string())))?
@@ -98,6 +99,7 @@ impl Application {
                 ..ConductorConfig::default()
             },
         );
+        publish_output_events(&output, conductor.clone());
         let listener =
             TcpListener::bind(config.bind)
                 .await
@@ -227,6 +229,51 @@ impl Application {
     }
 }
 
+/// Publishes an [`Event::Output`] on the conductor's event stream each time the output's
+/// health changes — the sound card failed (and each new reason it gives while it is being
+/// reopened), or it plays again — until the output is dropped. Needs a Tokio runtime.
+pub fn publish_output_events(
+    output: &RunningOutput,
+    conductor: ConductorHandle,
+) -> tokio::task::JoinHandle<()> {
+    let mut health = output.watch();
+    let device = output.describe();
+    tokio::spawn(async move {
+        while health.changed().await.is_ok() {
+            let now = health.borrow_and_update().clone();
+            conductor.publish(Event::Output(output_event(&now, &device)));
+        }
+    })
+}
+
+/// The event for a sound card's health: `degraded` with the fault, or `device` with how
+/// long it was gone.
+#[must_use]
+pub fn output_event(health: &OutputHealth, device: &str) -> OutputEvent {
+    let (output, detail) = match health {
+        OutputHealth::Degraded { fault } => ("degraded", fault.clone()),
+        OutputHealth::Playing {
+            recovered: Some(after),
+        } => (
+            "device",
+            format!(
+                "the sound card is playing again after {:.1} s",
+                after.as_secs_f64()
+            ),
+        ),
+        OutputHealth::Playing { recovered: None } => {
+            ("device", "the sound card is playing".to_owned())
+        }
+    };
+    OutputEvent {
+        kind: "output",
+        output,
+        device: device.to_owned(),
+        detail,
+        utc: rfc3339(std::time::SystemTime::now()),
+    }
+}
+
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
 pub async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
@@ -247,4 +294,46 @@ pub async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = interrupt.await;
+}
+
+#[cfg(test)]
+mod test {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn output_events_say_degraded_with_why_and_back_with_how_long() {
+        let down = output_event(
+            &OutputHealth::Degraded {
+                fault: "the sound card stopped taking audio".into(),
+            },
+            "pulse",
+        );
+        assert_eq!(
+            (
+                down.kind,
+                down.output,
+                down.device.as_str(),
+                down.detail.as_str()
+            ),
+            (
+                "output",
+                "degraded",
+                "pulse",
+                "the sound card stopped taking audio"
+            )
+        );
+        let back = output_event(
+            &OutputHealth::Playing {
+                recovered: Some(Duration::from_millis(4260)),
+            },
+            "pulse",
+        );
+        assert_eq!(back.output, "device");
+        assert_eq!(back.detail, "the sound card is playing again after 4.3 s");
+        let json = serde_json::to_value(Event::Output(back)).unwrap();
+        assert_eq!(json["type"], "output");
+        assert!(json["utc"].as_str().is_some_and(|t| t.ends_with('Z')));
+    }
 }

@@ -85,12 +85,13 @@ impl AppState {
         self.0.shutdown.clone()
     }
 
-    /// The output as `/healthz` reports it: `device`, `null`, or `degraded` when the
-    /// output has faulted; its name; and the fault.
+    /// The output as `/healthz` reports it: `device`, `null`, or `degraded` while a sound
+    /// card is down (from when it fails until a reopened stream plays again); its name;
+    /// and the fault.
     #[must_use]
     pub fn output_state(&self) -> (&'static str, String, Option<String>) {
         let output = &self.0.output;
-        let fault = output.fault();
+        let fault = output.health().fault().map(str::to_owned);
         let state = match (output.kind(), &fault) {
             (_, Some(_)) => "degraded",
             (OutputKind::Device, None) => "device",

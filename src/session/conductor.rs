@@ -360,8 +360,10 @@ pub struct Conductor {
 }
 
 /// Room between the instant the output renders next and the earliest instant a command
-/// takes effect at: a conductor tick and some scheduling slack.
-const SEND_MARGIN: Duration = Duration::from_millis(25);
+/// takes effect at: a conductor tick, and the scheduling slack of a machine whose cores
+/// are both busy (the conductor's task can wait tens of milliseconds for a core there,
+/// and a stroke sent after its frame was rendered would start late).
+const SEND_MARGIN: Duration = Duration::from_millis(100);
 
 impl Conductor {
     /// Starts the conductor on the current tokio runtime, owning `controller`. It runs
