@@ -9,25 +9,46 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 # What building gongan needs (cpal talks to ALSA).
 RUN_PACKAGES := libasound2-dev pkg-config
-# What the tests need on top: PulseAudio and its ALSA plugin for the real sound path, and
-# Chromium with its WebDriver for the facilitator page's browser tests (tests/it/browser.rs).
+# What the tests need on top: PulseAudio and its ALSA plugin for the real sound path,
+# stress-ng to keep both cores busy under it (tests/it/sound_load.rs), and Chromium with its
+# WebDriver for the facilitator page's browser tests (tests/it/browser.rs).
 TEST_PACKAGES := $(RUN_PACKAGES) pulseaudio pulseaudio-utils libasound2-plugins alsa-utils \
-	chromium chromium-driver
+	stress-ng chromium chromium-driver
 
-# PulseAudio with a null sink: the "sound card" of machines without one (CI included).
-PULSE_START := pulseaudio -D --exit-idle-time=-1 -n \
-	--load="module-null-sink sink_name=gongan" --load=module-native-protocol-unix
+# The sound-path tests: every test that opens the sound card or records it. They need the
+# tests' own PulseAudio (scripts/test-pulse: a null sink in a private runtime folder, never
+# the user's sound server), and they run after the rest of the suite, one at a time, so no
+# heavy test (decoding a whole pack in a debug build) shares the cores while a stream starts.
+SOUND_TESTS := sound_path:: sound_load:: http_sound::
+SOUND_RUN = ./scripts/test-pulse run \
+	$(CARGO) test --no-fail-fast --test it -- --test-threads=1 $(SOUND_TESTS) $(TEST_ARGS)
 
-.PHONY: run test deps test-deps pulse bench lint
+.PHONY: run test test-sound deps test-deps pulse bench lint
 
 ## run: install missing packages, build, and serve the API on http://127.0.0.1:7070 with the
 ## default pack, playing through the sound card (or the null output when there is none)
 run: deps
 	$(CARGO) run --release -- serve --pack default
 
-## test: install what the tests need, start a PulseAudio null sink, run every check and test
-test: test-deps pulse lint
-	$(CARGO) test --no-fail-fast --lib --bins --tests
+## test: install what the tests need, run every check and test — the sound-path tests last,
+## alone and one at a time, against a private PulseAudio null sink. Both parts always run;
+## it fails if either failed, and its last line is a `test result:` line (a failing one, if
+## any part failed).
+test: test-deps lint
+	@set -o pipefail; mkdir -p target; rest=0; sound=0; \
+	$(CARGO) test --no-fail-fast --lib --bins --tests -- $(SOUND_TESTS:%=--skip %) 2>&1 \
+		| tee target/test-rest.log || rest=$$?; \
+	$(SOUND_RUN) || sound=$$?; \
+	if [ $$rest -ne 0 ]; then \
+		echo "the tests before the sound path failed (target/test-rest.log):"; \
+		grep -E '^error' target/test-rest.log; grep -E '^test result: FAILED' target/test-rest.log; \
+	fi; \
+	[ $$rest -eq 0 ] && [ $$sound -eq 0 ]
+
+## test-sound: the sound-path tests alone, one at a time, against the tests' own PulseAudio
+## (started for the run and stopped after it); TEST_ARGS=--nocapture shows their numbers
+test-sound: test-deps
+	@$(SOUND_RUN)
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -43,12 +64,8 @@ deps:
 test-deps:
 	@./scripts/install-packages $(TEST_PACKAGES)
 
-# Starts PulseAudio unless it already answers, then waits until the null sink exists.
-pulse:
-	@if ! pactl list short sinks 2>/dev/null | grep -q gongan; then \
-		echo "starting PulseAudio with the 'gongan' null sink"; \
-		$(PULSE_START) 2>&1 | grep -v 'not intended to be run as root' || true; \
-	fi
-	@for i in $$(seq 100); do \
-		pactl list short sinks 2>/dev/null | grep -q gongan && exit 0; sleep 0.1; \
-	done; echo "PulseAudio did not start" >&2; exit 1
+## pulse: start the tests' own PulseAudio and keep it running (for running sound tests by
+## hand: eval "$(scripts/test-pulse env)"; stop it with scripts/test-pulse stop)
+pulse: test-deps
+	@./scripts/test-pulse start
+	@echo 'eval "$$(scripts/test-pulse env)"  # points this shell at it'

@@ -1,6 +1,6 @@
 //! End to end through the real sound path: cues POSTed to a server playing to the sound
 //! card (cpal → ALSA → the PulseAudio null sink), found in a recording of the sink's
-//! monitor, with the delay from request to sound measured.
+//! monitor, with the delay from request to sound measured on the host clock.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +9,8 @@ use gongan::audio::output::OutputSpec;
 use serde_json::json;
 
 use crate::http_support::TestServer;
-use crate::sound_path::{Recording, exclusive_pulse, require_null_sink};
+use crate::pulse::{exclusive_pulse, require_null_sink};
+use crate::recorder::{RATE, Recording, onsets};
 
 const CUES: usize = 5;
 
@@ -28,10 +29,7 @@ fn cues_over_http_are_heard_on_the_sound_card() {
 
 async fn heard_on_the_sound_card() {
     require_null_sink();
-    let dir = tempfile::tempdir().unwrap();
-    let recording = Recording::start(dir.path());
-    // Where the recording is now, in wall time and in its own frames.
-    let mark = (Instant::now(), recording.frames_so_far());
+    let recording = Recording::start();
     let server = TestServer::start_with(|c| c.output = OutputSpec::Device(None)).await;
     let health = server.get("/healthz").await;
     assert_eq!(health.json["output"], "device", "{}", health.text);
@@ -67,40 +65,37 @@ async fn heard_on_the_sound_card() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     server.stop().await;
-    let samples = recording.stop();
+    let recorded = recording.stop();
 
-    // Find the strokes: the first sample over the threshold, then nothing for 0.5 s.
-    let left: Vec<f32> = samples.iter().step_by(2).copied().collect();
-    let peak = left.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    // Find the strokes: the first sample over a tenth of the peak after 0.5 s of quiet.
+    let peak = recorded
+        .samples
+        .iter()
+        .step_by(2)
+        .fold(0.0f32, |m, s| m.max(s.abs()));
     assert!(peak > 0.01, "nothing was heard (peak {peak})");
-    let mut onsets = Vec::new();
-    let mut i = 0;
-    while i < left.len() {
-        if left[i].abs() > peak / 10.0 {
-            onsets.push(i);
-            i += 24_000;
-        } else {
-            i += 1;
-        }
-    }
+    let onsets = onsets(&recorded.samples, peak / 10.0, RATE as usize / 2);
     assert_eq!(onsets.len(), CUES, "strokes heard at frames {onsets:?}");
     // The device plays them as far apart as the engine scheduled them.
     for (k, onset) in onsets.iter().enumerate().skip(1) {
-        let heard = (onset - onsets[0]) as f64 / 48_000.0;
+        let heard = (onset - onsets[0]) as f64 / f64::from(RATE);
         let scheduled = (sent[k].1 - sent[0].1).as_seconds(rate);
         assert!(
             (heard - scheduled).abs() < 0.005,
             "stroke {k}: heard {heard:.4} s after the first, scheduled {scheduled:.4} s"
         );
     }
-    // Request to sound: the recording's frame mapped to wall time through the mark.
+    // Request to sound: the recorded frame mapped to the host clock (within ±0.1 ms).
     let mut delays: Vec<f64> = onsets
         .iter()
         .zip(&sent)
         .map(|(&onset, (requested, _))| {
-            let heard = mark.0
-                + Duration::from_secs_f64((onset as f64 - mark.1 as f64).max(0.0) / 48_000.0);
-            heard.saturating_duration_since(*requested).as_secs_f64() * 1000.0
+            let heard = recorded.clock.instant_of(onset as u64);
+            if heard >= *requested {
+                (heard - *requested).as_secs_f64() * 1000.0
+            } else {
+                -(*requested - heard).as_secs_f64() * 1000.0
+            }
         })
         .collect();
     delays.sort_by(f64::total_cmp);
@@ -108,6 +103,10 @@ async fn heard_on_the_sound_card() {
         "request -> sound in the PulseAudio recording: median {:.1} ms, max {:.1} ms ({CUES} cues)",
         delays[CUES / 2],
         delays[CUES - 1]
+    );
+    assert!(
+        delays[0] > 0.0,
+        "a cue was heard before it was requested: {delays:?} ms"
     );
     assert!(delays[CUES - 1] < 1000.0, "delays {delays:?} ms");
 }

@@ -1,90 +1,19 @@
 //! The real sound path: cpal → ALSA → PulseAudio null sink, recorded from its monitor.
 //!
-//! `make test` starts PulseAudio with a null sink named `gongan`. These tests fail — never
-//! skip — when it is not running: the sound path is part of what gongan promises.
+//! These tests run against the tests' own PulseAudio (`tests/it/pulse.rs`,
+//! `scripts/test-pulse`), one at a time and after the rest of the suite (`make test-sound`).
+//! They fail — never skip — without it: the sound path is part of what gongan promises.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gongan::audio::output::{DeviceOutput, OutputSpec, RunningOutput, start};
 use gongan::audio::{Controller, EngineConfig, EngineEvent, Frame, Sound};
 
-use crate::support::read_wav;
-
-const SINK: &str = "gongan";
-
-/// Fails with a message saying how to get PulseAudio when the null sink is missing.
-pub fn require_null_sink() {
-    let sinks = Command::new("pactl")
-        .args(["list", "short", "sinks"])
-        .output()
-        .unwrap_or_else(|e| panic!("pactl is not installed ({e}); run `make test`"));
-    let list = String::from_utf8_lossy(&sinks.stdout);
-    assert!(
-        sinks.status.success() && list.lines().any(|l| l.split('\t').nth(1) == Some(SINK)),
-        "PulseAudio with the '{SINK}' null sink is not running; `make test` starts it \
-         (pactl said: {list}{})",
-        String::from_utf8_lossy(&sinks.stderr)
-    );
-}
-
-/// A `parecord` of the null sink's monitor, as 32-bit float stereo at 48 kHz.
-pub struct Recording {
-    child: Child,
-    path: PathBuf,
-}
-
-impl Recording {
-    /// Starts recording and returns once audio is arriving in the file.
-    pub fn start(dir: &Path) -> Recording {
-        let path = dir.join("monitor.wav");
-        let child = Command::new("parecord")
-            .args([
-                "--device",
-                &format!("{SINK}.monitor"),
-                "--rate=48000",
-                "--channels=2",
-                "--format=float32le",
-                "--file-format=wav",
-                "--latency-msec=10",
-            ])
-            .arg(&path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("parecord (pulseaudio-utils) must be installed; run `make test`");
-        let recording = Recording { child, path };
-        // Wait for the first audio (beyond the header) to land in the file.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::fs::metadata(&recording.path).map_or(0, |m| m.len()) < 48_000 {
-            assert!(Instant::now() < deadline, "parecord wrote no audio in 10 s");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        recording
-    }
-
-    /// Frames of audio in the file so far (the header is 44 bytes; a few frames of error
-    /// do not matter to a latency measured in milliseconds).
-    pub fn frames_so_far(&self) -> u64 {
-        std::fs::metadata(&self.path).map_or(0, |m| m.len().saturating_sub(44) / 8)
-    }
-
-    /// Stops recording (SIGINT, so parecord finishes the WAV header) and returns the
-    /// samples as interleaved stereo.
-    pub fn stop(mut self) -> Vec<f32> {
-        let pid = self.child.id().to_string();
-        Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .expect("kill");
-        self.child.wait().expect("parecord exits");
-        let (samples, channels, rate) = read_wav(&self.path);
-        assert_eq!((channels, rate), (2, 48_000));
-        samples
-    }
-}
+use crate::pulse::{exclusive_pulse, pull_the_plug, require_null_sink};
+use crate::recorder::{RATE, Recording, click, click_starts};
 
 /// Waits (on the engine's own reports) until `id`'s sound has been fully rendered,
 /// then until the frame clock is `tail` seconds past it, so the device has played it out.
@@ -133,8 +62,7 @@ fn burst(rate: u32) -> Arc<Sound> {
 fn a_stroke_played_through_the_sound_card_is_recorded() {
     let _pulse = exclusive_pulse();
     require_null_sink();
-    let dir = tempfile::tempdir().unwrap();
-    let recording = Recording::start(dir.path());
+    let recording = Recording::start();
     let (mut controller, output) = DeviceOutput::open(None, EngineConfig::default())
         .expect("the default ALSA device (PulseAudio) opens");
     let rate = controller.sample_rate();
@@ -144,11 +72,11 @@ fn a_stroke_played_through_the_sound_card_is_recorded() {
     wait_until_played(&mut controller, 0.5);
     assert_eq!(output.fault(), None);
     drop(output);
-    let samples = recording.stop();
+    let samples = recording.stop().samples;
 
     let start = onset(&samples, 0.1).expect("the stroke is in the recording");
     let end = samples.len() / 2 - onset(&reversed(&samples), 0.1).unwrap();
-    let length = (end - start) as f64 / 48_000.0;
+    let length = (end - start) as f64 / f64::from(RATE);
     assert!((0.19..0.21).contains(&length), "burst lasted {length} s");
     let peak = samples.iter().fold(0.0f32, |m, s| m.max(s.abs()));
     assert!((0.4..=0.55).contains(&peak), "peak {peak}");
@@ -193,8 +121,8 @@ fn reversed(samples: &[f32]) -> Vec<f32> {
 }
 
 /// A sound server that dies mid-play is reported — once, in one clear line — and the
-/// command ends with an error instead of crashing or flooding the log. PulseAudio is
-/// restarted afterwards, as `make test` starts it.
+/// command ends with an error instead of crashing or flooding the log. The server is the
+/// tests' own; it is started again afterwards exactly as `make test` starts it.
 #[test]
 fn a_vanishing_sound_card_is_reported_not_a_crash() {
     let _pulse = exclusive_pulse();
@@ -217,10 +145,9 @@ fn a_vanishing_sound_card_is_reported_not_a_crash() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let killed = Command::new("pulseaudio").arg("--kill").status().unwrap();
-    assert!(killed.success());
+    let unplugged = pull_the_plug();
     let out = child.wait_with_output().unwrap();
-    restart_pulse();
+    drop(unplugged);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "it should fail: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -240,42 +167,14 @@ fn a_vanishing_sound_card_is_reported_not_a_crash() {
     assert_eq!(errors.len(), distinct.len(), "{stderr}");
 }
 
-/// Tests that use PulseAudio take turns with the one that restarts it.
-pub fn exclusive_pulse() -> std::sync::MutexGuard<'static, ()> {
-    static PULSE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    PULSE.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Starts PulseAudio with the null sink exactly as `make test` does, and waits for it.
-fn restart_pulse() {
-    let _ = Command::new("pulseaudio")
-        .args([
-            "-D",
-            "--exit-idle-time=-1",
-            "-n",
-            "--load=module-null-sink sink_name=gongan",
-            "--load=module-native-protocol-unix",
-        ])
-        .stderr(Stdio::null())
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let sinks = Command::new("pactl")
-            .args(["list", "short", "sinks"])
-            .output();
-        if sinks.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(SINK)) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "PulseAudio did not come back");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// With no sound card to open (here: no sound server where ALSA looks), the default
 /// output falls back to the paced null output with a warning, and the strokes still play
 /// on its clock.
 #[test]
 fn without_a_sound_card_the_null_output_takes_over() {
+    // Only where the default ALSA device is the pulse plugin does a missing server mean a
+    // missing sound card: the tests' PulseAudio environment makes sure of that.
+    require_null_sink();
     let out = Command::new(env!("CARGO_BIN_EXE_gongan"))
         .args(["pack", "play", "--only", "ketuk"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -291,4 +190,137 @@ fn without_a_sound_card_the_null_output_takes_over() {
     );
     assert!(stderr.contains("playing to null"), "{stderr}");
     assert!(stdout.contains("ketuk"), "{stdout}");
+}
+
+/// The recorder's clock (`tests/it/recorder.rs`) against clicks written at known instants
+/// into a `pacat` stream: no click may be placed before it was written, and they land a
+/// fraction of a millisecond after (the transfer to the server; the sink plays a stream
+/// that returns from an underrun at once). `paplay` of a WAV file is timed the same way,
+/// from the request to the sound: the reference the HTTP cue → heard delay is held to
+/// (PRODUCT.md §8).
+#[test]
+fn the_recorder_places_a_click_after_it_was_written_and_within_a_millisecond() {
+    const CLICKS: usize = 30;
+    const PLAYS: usize = 10;
+    let _pulse = exclusive_pulse();
+    require_null_sink();
+    let dir = tempfile::tempdir().unwrap();
+    let click = click();
+    let wav = dir.path().join("click.wav");
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: RATE,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut writer = hound::WavWriter::create(&wav, spec).unwrap();
+    for &s in &click {
+        writer.write_sample(s).unwrap();
+        writer.write_sample(s).unwrap();
+    }
+    writer.finalize().unwrap();
+    let bytes: Vec<u8> = click
+        .iter()
+        .flat_map(|s| [s.to_le_bytes(), s.to_le_bytes()])
+        .flatten()
+        .collect();
+
+    let recording = Recording::start();
+    let mut pacat = Command::new("pacat")
+        .args([
+            "--playback",
+            "--raw",
+            "--format=float32le",
+            "--rate=48000",
+            "--channels=2",
+            "--latency-msec=2",
+        ])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("pacat (pulseaudio-utils) must be installed; `make test` installs it");
+    let mut stdin = pacat.stdin.take().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut written = Vec::new();
+    for k in 0..CLICKS {
+        // 120–190 ms apart, at no fixed phase of the sink's blocks.
+        std::thread::sleep(Duration::from_micros(120_000 + 7_919 * (k as u64 % 9)));
+        let at = Instant::now();
+        stdin.write_all(&bytes).unwrap();
+        written.push(at);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    drop(stdin);
+    assert!(pacat.wait().unwrap().success());
+    let mut requested = Vec::new();
+    for _ in 0..PLAYS {
+        std::thread::sleep(Duration::from_millis(150));
+        requested.push(Instant::now());
+        let played = Command::new("paplay").arg(&wav).status().unwrap();
+        assert!(played.success());
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let recorded = recording.stop();
+
+    // Each click sent is the first one found from 5 ms before it was sent on. A player
+    // that stalled plays clicks back to back, and a rewind can leave a click twice in the
+    // monitor: the extra copies are not matched to anything.
+    let found = click_starts(&recorded.samples);
+    let clock = recorded.clock;
+    let mut next = 0;
+    // (frame it was sent at, frame it was heard at), for each click sent.
+    let mut heard = |sent: &[Instant]| -> Vec<(f64, f64)> {
+        sent.iter()
+            .map(|&sent| {
+                let at = clock.frame_at(sent);
+                let from = at - f64::from(RATE) * 0.005;
+                let k = next
+                    + found[next..]
+                        .iter()
+                        .position(|&frame| frame >= from)
+                        .unwrap_or_else(|| panic!("no click heard after {from:.0}: {found:?}"));
+                next = k + 1;
+                (at, found[k])
+            })
+            .collect()
+    };
+    let clicked = heard(&written);
+    let played = heard(&requested);
+    let delays = |pairs: &[(f64, f64)]| -> Vec<f64> {
+        let mut ms: Vec<f64> = pairs
+            .iter()
+            .map(|(sent, heard)| (heard - sent) / f64::from(RATE) * 1e3)
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        ms
+    };
+    let clicks = delays(&clicked);
+    let plays = delays(&played);
+    println!(
+        "recorder ({}): pacat write -> heard min {:.3} / median {:.3} / max {:.3} ms \
+         ({CLICKS} clicks); paplay request -> heard min {:.2} / median {:.2} / max {:.2} ms \
+         ({PLAYS}); {} clicks found in all",
+        clock.describe(),
+        clicks[0],
+        clicks[CLICKS / 2],
+        clicks[CLICKS - 1],
+        plays[0],
+        plays[PLAYS / 2],
+        plays[PLAYS - 1],
+        found.len(),
+    );
+    // Causality holds under any load: a late reader only moves the clock later.
+    assert!(
+        clicks[0] > -0.25,
+        "a click was placed {:.3} ms before it was written: the recorder's clock runs \
+         early ({}; all: {clicks:?}; (written, heard) at frames {clicked:?}; found: {found:?})",
+        -clicks[0],
+        clock.describe()
+    );
+    assert!(plays[0] > 0.0, "paplay heard before asked: {plays:?}");
+    // And it is not off by a whole click: most are heard at once.
+    assert!(
+        clicks[CLICKS / 2] < 20.0,
+        "pacat write -> heard, median {:.3} ms: {clicks:?}",
+        clicks[CLICKS / 2]
+    );
 }
