@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::http_support::TestServer;
 use crate::pulse::{exclusive_pulse, require_null_sink};
-use crate::recorder::{RATE, Recording, onsets};
+use crate::recorder::{RATE, Recording, dropouts, onsets};
 
 const CUES: usize = 5;
 
@@ -75,14 +75,39 @@ async fn heard_on_the_sound_card() {
         .fold(0.0f32, |m, s| m.max(s.abs()));
     assert!(peak > 0.01, "nothing was heard (peak {peak})");
     let onsets = onsets(&recorded.samples, peak / 10.0, RATE as usize / 2);
-    assert_eq!(onsets.len(), CUES, "strokes heard at frames {onsets:?}");
+    assert_eq!(
+        onsets.len(),
+        CUES,
+        "strokes heard at frames {onsets:?}; gaps of silence inside a stroke (first frame, \
+         frames): {:?}",
+        dropouts(&recorded.samples, 48)
+    );
     // The device plays them as far apart as the engine scheduled them.
-    for (k, onset) in onsets.iter().enumerate().skip(1) {
-        let heard = (onset - onsets[0]) as f64 / f64::from(RATE);
-        let scheduled = (sent[k].1 - sent[0].1).as_seconds(rate);
+    let heard: Vec<f64> = onsets
+        .iter()
+        .map(|onset| (onset - onsets[0]) as f64 / f64::from(RATE))
+        .collect();
+    let scheduled: Vec<f64> = sent
+        .iter()
+        .map(|(_, frame)| (*frame - sent[0].1).as_seconds(rate))
+        .collect();
+    for k in 1..CUES {
         assert!(
-            (heard - scheduled).abs() < 0.005,
-            "stroke {k}: heard {heard:.4} s after the first, scheduled {scheduled:.4} s"
+            (heard[k] - scheduled[k]).abs() < 0.005,
+            "stroke {k}: heard {:.4} s after the first, scheduled {:.4} s (all heard at \
+             {heard:.4?} s, scheduled at {scheduled:.4?} s after the first; the recording \
+             began {:.3} s before the first; gaps of silence inside a stroke, as (s after \
+             the first, ms): {:.4?})",
+            heard[k],
+            scheduled[k],
+            onsets[0] as f64 / f64::from(RATE),
+            dropouts(&recorded.samples, 48)
+                .iter()
+                .map(|&(at, frames)| (
+                    (at as f64 - onsets[0] as f64) / f64::from(RATE),
+                    frames as f64 / f64::from(RATE) * 1e3
+                ))
+                .collect::<Vec<_>>()
         );
     }
     // Request to sound: the recorded frame mapped to the host clock (within ±0.1 ms).

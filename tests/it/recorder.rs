@@ -130,14 +130,13 @@ impl Recording {
     pub fn stop(mut self) -> Recorded {
         self.end();
         let log = std::mem::take(&mut *self.shared.log.lock().unwrap());
-        let recorded = Recorded {
+        if let Some(dir) = std::env::var_os("GONGAN_TEST_RECORDINGS") {
+            keep(std::path::Path::new(&dir), &log);
+        }
+        Recorded {
             clock: MonitorClock::fit(&log.arrivals),
             samples: log.samples,
-        };
-        if let Some(dir) = std::env::var_os("GONGAN_TEST_RECORDINGS") {
-            recorded.keep(std::path::Path::new(&dir), &log.arrivals);
         }
-        recorded
     }
 
     fn end(&mut self) {
@@ -201,48 +200,45 @@ pub struct Recorded {
     pub clock: MonitorClock,
 }
 
-impl Recorded {
-    /// With `GONGAN_TEST_RECORDINGS=DIR`, every recording is kept for a post-mortem, named
-    /// after its test: `TEST-N.wav` (float32 stereo) and `TEST-N.arrivals` (one line per
-    /// chunk: seconds since the first chunk, first frame, frames).
-    fn keep(&self, dir: &std::path::Path, arrivals: &[Arrival]) {
-        static COUNT: AtomicU64 = AtomicU64::new(0);
-        let test = std::thread::current()
-            .name()
-            .unwrap_or("recording")
-            .replace("::", "-");
-        let base = dir.join(format!("{test}-{}", COUNT.fetch_add(1, Ordering::Relaxed)));
-        std::fs::create_dir_all(dir).expect("GONGAN_TEST_RECORDINGS is a folder");
-        let spec = hound::WavSpec {
-            channels: CHANNELS as u16,
-            sample_rate: RATE,
-            bits_per_sample: 32,
-            sample_format: hound::SampleFormat::Float,
-        };
-        let mut wav = hound::WavWriter::create(base.with_extension("wav"), spec).unwrap();
-        for &s in &self.samples {
-            wav.write_sample(s).unwrap();
-        }
-        wav.finalize().unwrap();
-        let t0 = arrivals[0].at;
-        let lines: String = arrivals
-            .iter()
-            .map(|a| {
-                format!(
-                    "{:.6} {} {}\n",
-                    (a.at - t0).as_secs_f64(),
-                    a.first,
-                    a.frames
-                )
-            })
-            .collect();
-        std::fs::write(base.with_extension("arrivals"), lines).unwrap();
-        eprintln!(
-            "recorder: kept {} ({})",
-            base.display(),
-            self.clock.describe()
-        );
+/// With `GONGAN_TEST_RECORDINGS=DIR`, every recording is kept for a post-mortem, named
+/// after its test: `TEST-N.wav` (float32 stereo) and `TEST-N.arrivals` (one line per chunk:
+/// seconds since the first chunk, first frame, frames).
+fn keep(dir: &std::path::Path, log: &Log) {
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("recording")
+        .replace("::", "-");
+    let base = dir.join(format!("{test}-{}", COUNT.fetch_add(1, Ordering::Relaxed)));
+    std::fs::create_dir_all(dir).expect("GONGAN_TEST_RECORDINGS is a folder");
+    let spec = hound::WavSpec {
+        channels: CHANNELS as u16,
+        sample_rate: RATE,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut wav = hound::WavWriter::create(base.with_extension("wav"), spec).unwrap();
+    for &s in &log.samples {
+        wav.write_sample(s).unwrap();
     }
+    wav.finalize().unwrap();
+    let Some(t0) = log.arrivals.first().map(|a| a.at) else {
+        return;
+    };
+    let lines: String = log
+        .arrivals
+        .iter()
+        .map(|a| {
+            format!(
+                "{:.6} {} {}\n",
+                (a.at - t0).as_secs_f64(),
+                a.first,
+                a.frames
+            )
+        })
+        .collect();
+    std::fs::write(base.with_extension("arrivals"), lines).unwrap();
+    eprintln!("recorder: kept {}.wav and .arrivals", base.display());
 }
 
 /// Recorded frames ↔ host instants (see the module's documentation).
@@ -393,6 +389,44 @@ pub fn onsets(samples: &[f32], threshold: f32, quiet: usize) -> Vec<usize> {
         }
     }
     onsets
+}
+
+/// Gaps in a sound: runs of at least `min_frames` frames of exact silence (both channels)
+/// between sound at about the same level on either side (within 5 ms; the level after at
+/// most ten times the level before, so the silence before a new stroke's attack is not
+/// one) — what the null sink plays for a stream that underran in the middle of a sound.
+/// `(first frame, frames)` each.
+#[must_use]
+pub fn dropouts(samples: &[f32], min_frames: usize) -> Vec<(usize, usize)> {
+    let frames: Vec<&[f32]> = samples.chunks_exact(CHANNELS).collect();
+    let silent = |f: &[f32]| f.iter().all(|&s| s == 0.0);
+    let near = RATE as usize / 200;
+    let level = |range: std::ops::Range<usize>| {
+        frames[range]
+            .iter()
+            .flat_map(|f| f.iter())
+            .fold(0.0f32, |m, s| m.max(s.abs()))
+    };
+    let mut gaps = Vec::new();
+    let mut i = 0;
+    while i < frames.len() {
+        if !silent(frames[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < frames.len() && silent(frames[i]) {
+            i += 1;
+        }
+        if i - start >= min_frames && start > 0 && i < frames.len() {
+            let before = level(start.saturating_sub(near)..start);
+            let after = level(i..(i + near).min(frames.len()));
+            if before > 1e-4 && after > 1e-4 && after < 10.0 * before {
+                gaps.push((start, i - start));
+            }
+        }
+    }
+    gaps
 }
 
 /// Frames in a [`click`]: 10 ms.

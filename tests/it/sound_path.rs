@@ -13,7 +13,7 @@ use gongan::audio::output::{DeviceOutput, OutputSpec, RunningOutput, start};
 use gongan::audio::{Controller, EngineConfig, EngineEvent, Frame, Sound};
 
 use crate::pulse::{exclusive_pulse, pull_the_plug, require_null_sink};
-use crate::recorder::{RATE, Recording, click, click_starts};
+use crate::recorder::{RATE, Recording, click, click_starts, dropouts};
 
 /// Waits (on the engine's own reports) until `id`'s sound has been fully rendered,
 /// then until the frame clock is `tail` seconds past it, so the device has played it out.
@@ -77,7 +77,11 @@ fn a_stroke_played_through_the_sound_card_is_recorded() {
     let start = onset(&samples, 0.1).expect("the stroke is in the recording");
     let end = samples.len() / 2 - onset(&reversed(&samples), 0.1).unwrap();
     let length = (end - start) as f64 / f64::from(RATE);
-    assert!((0.19..0.21).contains(&length), "burst lasted {length} s");
+    assert!(
+        (0.19..0.21).contains(&length),
+        "burst lasted {length} s; gaps of silence inside it (first frame, frames): {:?}",
+        dropouts(&samples[2 * start..2 * end], 48)
+    );
     let peak = samples.iter().fold(0.0f32, |m, s| m.max(s.abs()));
     assert!((0.4..=0.55).contains(&peak), "peak {peak}");
     // Its pitch survived the trip: about 1000 Hz from the zero crossings of the left side.
@@ -91,7 +95,11 @@ fn a_stroke_played_through_the_sound_card_is_recorded() {
         .filter(|w| w[0] < 0.0 && w[1] >= 0.0)
         .count();
     let hz = crossings as f64 / length;
-    assert!((990.0..1010.0).contains(&hz), "{hz} Hz");
+    assert!(
+        (990.0..1010.0).contains(&hz),
+        "{hz} Hz; gaps of silence inside the burst (first frame, frames): {:?}",
+        dropouts(&samples[2 * start..2 * end], 48)
+    );
 }
 
 #[test]
