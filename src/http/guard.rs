@@ -209,12 +209,9 @@ fn check_request(guard: &GuardConfig, request: &Request) -> Result<(), ApiError>
 /// Whether a request declares a body: a non-zero `Content-Length`, or any
 /// `Transfer-Encoding` (a chunked body of unknown length).
 fn has_body(headers: &axum::http::HeaderMap) -> bool {
+    let declared = headers.get(header::CONTENT_LENGTH);
     headers.contains_key(header::TRANSFER_ENCODING)
-        || headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .is_none_or(|v| v.trim() != "0")
-            && headers.contains_key(header::CONTENT_LENGTH)
+        || declared.is_some_and(|v| v.to_str().map_or(true, |n| n.trim() != "0"))
 }
 
 #[cfg(test)]
