@@ -13,4 +13,5 @@ pub mod config;
 pub mod http;
 pub mod pack;
 pub mod session;
+pub mod store;
 pub mod synth;

@@ -20,6 +20,7 @@ mod event;
 pub mod form;
 pub mod history;
 pub mod plan;
+pub mod record;
 pub mod render;
 pub mod runner;
 mod templates;
@@ -36,6 +37,10 @@ pub use event::SessionEvent;
 pub use form::{Beat, Density, Form, FormError, Part, Pattern, PatternError};
 pub use history::{History, HistoryError, Steer};
 pub use plan::{EndAction, Plan, PlanError, PlanId, RawSegment, Segment, ValidPlan};
+pub use record::{
+    Action, Actor, ActorError, Ending, Journal, JournalEntry, JournalError, NoJournal, RecordError,
+    SessionId, SessionRecord,
+};
 pub use render::{RenderError, RenderOptions, RenderReport, RenderedStroke, render_session};
 pub use runner::{LATE_TOLERANCE, Runner, SegmentStatus, Snapshot, SteerCommand, SteerError};
 pub use templates::{TEMPLATE_SOURCES, template, templates};

@@ -59,6 +59,9 @@ pub enum ApiError {
     /// A bound was reached (too many future cues waiting); try again later.
     #[error("{0}")]
     TooMany(String),
+    /// The data dir cannot take the write (full, or read-only): nothing changed.
+    #[error("{0}")]
+    DiskFull(String),
     /// Our fault: a disk write failed, a task died.
     #[error("{0}")]
     Internal(String),
@@ -98,6 +101,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "too-many-cues"),
+            ApiError::DiskFull(_) => (StatusCode::INSUFFICIENT_STORAGE, "disk-full"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -160,6 +164,12 @@ impl From<ConductorError> for ApiError {
             ConductorError::TooManyCues(_) => ApiError::TooMany(detail),
             ConductorError::NoSuchCue(_) => ApiError::NotFound(detail),
             ConductorError::Engine(_) | ConductorError::Gone => ApiError::Unavailable(detail),
+            ConductorError::Journal(crate::session::JournalError::Full(_)) => {
+                ApiError::DiskFull(detail)
+            }
+            ConductorError::Journal(crate::session::JournalError::Failed(_)) => {
+                ApiError::Internal(detail)
+            }
         }
     }
 }

@@ -19,6 +19,7 @@ use super::clock::{SessionClock, rfc3339};
 use super::cues::{Coalescer, Cue, CueBook, CueId, CueKey, CueListing, CueTime, PendingCue};
 use super::event::SessionEvent;
 use super::plan::ValidPlan;
+use super::record::JournalError;
 use super::runner::{LATE_TOLERANCE, Runner, Snapshot, SteerCommand, SteerError};
 use super::timeline::{Speed, State, TimelineOptions};
 use crate::audio::{Controller, EngineError, EngineEvent, Frame, FrameClock, HostTime};
@@ -225,6 +226,9 @@ pub enum ConductorError {
     /// No pending cue has that id.
     #[error("no pending cue {0}: it has played, was cancelled, or never existed")]
     NoSuchCue(u64),
+    /// The journal could not record the change, so it was not made.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
     /// The engine is not taking commands.
     #[error("the audio engine is busy: {0}")]
     Engine(#[from] EngineError),
