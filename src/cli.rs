@@ -2,6 +2,7 @@
 
 mod client;
 mod devices;
+mod history;
 mod plan_arg;
 mod play;
 mod render;
@@ -104,6 +105,22 @@ enum Command {
         gongan session next\n  gongan session extend 5m\n  gongan session status"
     )]
     Session(client::SessionCommand),
+    /// Past sessions, and one session's debrief sheet (planned against actual, who did what).
+    #[command(after_help = "Examples:\n  gongan history\n  \
+        gongan history 20261122-093000-7f3a > debrief.md\n  \
+        gongan history 20261122-093000-7f3a --format csv\n  \
+        gongan history --format json --data-dir /var/lib/gongan\n\n\
+        Reads the journal in the data dir (the one `gongan serve` writes), also while it runs.")]
+    History {
+        /// A session id from the list; without one, the list.
+        id: Option<String>,
+        /// table (default: columns, or the debrief sheet for one session), md, csv or json.
+        #[arg(long, short, value_enum, default_value = "table")]
+        format: history::Format,
+        /// The data dir (default: the one `gongan serve` uses).
+        #[arg(long, value_name = "DIR", env = "GONGAN_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
     /// List the sound cards gongan can play to.
     #[command(after_help = "Example:\n  gongan devices\n  gongan pack play --output device:USB")]
     Devices,
@@ -144,6 +161,15 @@ enum PackCommand {
 }
 
 /// Runs the command the flags name.
+/// Who acts from this terminal: `cli:$USER` (or `cli` when the name is unknown or
+/// unusable), shown in the server's events and history.
+pub fn actor() -> gongan::session::Actor {
+    std::env::var("USER")
+        .ok()
+        .and_then(|user| gongan::session::Actor::new(&format!("cli:{user}")).ok())
+        .unwrap_or_else(|| gongan::session::Actor::new("cli").expect("a valid actor name"))
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Plans => {
@@ -198,6 +224,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             gap,
         }) => play::run(&dir, &output, &only, gap),
         Command::Devices => devices::run(),
+        Command::History {
+            id,
+            format,
+            data_dir,
+        } => {
+            let data_dir = match data_dir {
+                Some(dir) => dir,
+                None => history::default_data_dir()?,
+            };
+            history::run(id.as_deref(), format, &data_dir)
+        }
         Command::Run {
             plan,
             output,

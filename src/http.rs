@@ -13,9 +13,7 @@
 pub mod guard;
 pub mod json;
 pub mod openapi;
-pub mod pack_registry;
 pub mod page;
-pub mod plan_store;
 pub mod problem;
 pub mod router;
 pub mod routes;
@@ -23,5 +21,5 @@ pub mod sse;
 pub mod startup;
 pub mod state;
 
-pub use problem::{ApiError, Problem};
+pub use problem::{ApiError, Problem, ProblemType};
 pub use startup::{Application, ShutdownHandle, StartupError, shutdown_signal};

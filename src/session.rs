@@ -15,6 +15,7 @@
 pub mod clock;
 pub mod conductor;
 pub mod cues;
+pub mod debrief;
 pub mod duration;
 mod event;
 pub mod form;
@@ -32,14 +33,15 @@ pub use conductor::{
     OutputEvent, SESSION_RATE, Tick, TickSession,
 };
 pub use cues::{Cue, CueId, CueListing, CueTime};
+pub use debrief::{Debrief, plan_from_actuals};
 pub use duration::{DurationError, SegmentDuration};
 pub use event::SessionEvent;
 pub use form::{Beat, Density, Form, FormError, Part, Pattern, PatternError};
 pub use history::{History, HistoryError, Steer};
 pub use plan::{EndAction, Plan, PlanError, PlanId, RawSegment, Segment, ValidPlan};
 pub use record::{
-    Action, Actor, ActorError, Ending, Journal, JournalEntry, JournalError, NoJournal, RecordError,
-    SessionId, SessionRecord,
+    Action, Actor, ActorError, Ending, Journal, JournalEntry, JournalError, MemoryJournal,
+    NoJournal, RecordError, SessionId, SessionRecord,
 };
 pub use render::{RenderError, RenderOptions, RenderReport, RenderedStroke, render_session};
 pub use runner::{LATE_TOLERANCE, Runner, SegmentStatus, Snapshot, SteerCommand, SteerError};

@@ -4,9 +4,20 @@
 //! - [`db`]: the one SQLite database (WAL, migrations versioned in code).
 //! - [`journal`]: the session journal on that database — the [`Journal`](crate::session::Journal)
 //!   port the conductor writes through — and the history read back from it.
+//! - [`plans`]: the templates and the plans saved as TOML files in `DATA_DIR/plans/`.
+//! - [`packs`]: the packs the server can play (default, installed in `DATA_DIR/packs/`,
+//!   named on the command line) and the active one.
+//! - [`files`]: how plans and packs touch the disk: only regular files, capped reads,
+//!   atomic writes.
 
 pub mod db;
 pub mod error;
+pub mod files;
 pub mod journal;
+pub mod packs;
+pub mod plans;
 
+pub use db::Database;
 pub use error::StoreError;
+pub use packs::{DEFAULT_PACK, PackInfo, PackRegistry, PackSwitch, builtin_default_pack};
+pub use plans::{PlanStore, PlanSummary};

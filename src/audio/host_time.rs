@@ -27,6 +27,11 @@ use std::time::{Duration, Instant};
 #[serde(transparent)]
 pub struct HostTime(u64);
 
+/// Where the process's first instant sits on this clock: ten years in, so that a session
+/// that began before this process did (one resumed after a crash or a restart) still has a
+/// frame 0 on it.
+const LIVE_EPOCH: u64 = 10 * 365 * 86_400 * 1_000_000_000;
+
 fn epoch() -> Instant {
     static EPOCH: OnceLock<Instant> = OnceLock::new();
     *EPOCH.get_or_init(Instant::now)
@@ -42,17 +47,27 @@ impl HostTime {
         HostTime::from_instant(Instant::now())
     }
 
-    /// `instant` on this clock; instants before the epoch (the first use of `HostTime` in
-    /// the process) read as the epoch.
+    /// `instant` on this clock; instants before the process's first use of `HostTime`
+    /// read as that first instant.
     #[must_use]
     pub fn from_instant(instant: Instant) -> HostTime {
-        HostTime(instant.saturating_duration_since(epoch()).as_nanos() as u64)
+        HostTime(LIVE_EPOCH + instant.saturating_duration_since(epoch()).as_nanos() as u64)
     }
 
-    /// This time as an [`Instant`], to sleep until it.
+    /// This time as an [`Instant`], to sleep until it (instants before the process's
+    /// first read as that first instant).
     #[must_use]
     pub fn to_instant(self) -> Instant {
-        epoch() + Duration::from_nanos(self.0)
+        epoch() + Duration::from_nanos(self.0.saturating_sub(LIVE_EPOCH))
+    }
+
+    /// `self − duration`, or `None` before the clock's zero.
+    #[must_use]
+    pub fn checked_sub(self, duration: Duration) -> Option<HostTime> {
+        u64::try_from(duration.as_nanos())
+            .ok()
+            .and_then(|d| self.0.checked_sub(d))
+            .map(HostTime)
     }
 
     /// Nanoseconds since the epoch.
@@ -126,6 +141,14 @@ mod test {
         let back = t.to_instant();
         let error = back.max(now) - back.min(now);
         assert!(error < Duration::from_micros(1), "{error:?}");
+    }
+
+    #[test]
+    fn a_live_clock_reaches_years_into_the_past() {
+        let now = HostTime::now();
+        let week = Duration::from_secs(7 * 86_400);
+        let then = now.checked_sub(week).expect("a week ago is on the clock");
+        assert_eq!(now.saturating_since(then), week);
     }
 
     #[test]

@@ -111,7 +111,7 @@ fn client(server: &ServerArgs) -> anyhow::Result<Client> {
 /// `gongan cue`.
 pub fn cue(args: CueArgs) -> anyhow::Result<ExitCode> {
     let client = client(&args.server)?;
-    let mut body = json!({ "instrument": args.instrument });
+    let mut body = json!({ "instrument": args.instrument, "by": super::actor() });
     if let Some(variant) = args.variant {
         body["variant"] = json!(variant);
     }
@@ -153,23 +153,24 @@ pub fn session(command: SessionCommand) -> anyhow::Result<ExitCode> {
             server,
         } => {
             let mut body = start_body(&plan)?;
+            body["by"] = json!(super::actor());
             if let Some(speed) = speed {
                 body["speed"] = json!(speed);
             }
             (server, Method::POST, "/v1/session".to_owned(), Some(body))
         }
-        SessionCommand::Pause(s) => (s, Method::POST, "/v1/session/pause".into(), None),
-        SessionCommand::Resume(s) => (s, Method::POST, "/v1/session/resume".into(), None),
-        SessionCommand::Next(s) => (s, Method::POST, "/v1/session/next".into(), None),
-        SessionCommand::Previous(s) => (s, Method::POST, "/v1/session/previous".into(), None),
-        SessionCommand::Stop(s) => (s, Method::POST, "/v1/session/stop".into(), None),
+        SessionCommand::Pause(s) => (s, Method::POST, "/v1/session/pause".into(), acted()),
+        SessionCommand::Resume(s) => (s, Method::POST, "/v1/session/resume".into(), acted()),
+        SessionCommand::Next(s) => (s, Method::POST, "/v1/session/next".into(), acted()),
+        SessionCommand::Previous(s) => (s, Method::POST, "/v1/session/previous".into(), acted()),
+        SessionCommand::Stop(s) => (s, Method::POST, "/v1/session/stop".into(), acted()),
         SessionCommand::Extend { by, server } => {
             let seconds = extension_seconds(&by)?;
             (
                 server,
                 Method::POST,
                 "/v1/session/extend".into(),
-                Some(json!({ "seconds": seconds })),
+                Some(json!({ "seconds": seconds, "by": super::actor() })),
             )
         }
         SessionCommand::Status(s) => (s, Method::GET, "/v1/session".into(), None),
@@ -182,6 +183,11 @@ pub fn session(command: SessionCommand) -> anyhow::Result<ExitCode> {
         println!("{}", summary(&answer));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The body of a command that only says who acts.
+fn acted() -> Option<Value> {
+    Some(json!({ "by": super::actor() }))
 }
 
 /// `{"plan_id": …}` for an id, `{"plan": …}` for a file.

@@ -17,8 +17,8 @@ use gongan::audio::EngineConfig;
 use gongan::audio::output::{self, OutputSpec};
 use gongan::pack::Pack;
 use gongan::session::{
-    Conductor, ConductorConfig, ConductorHandle, Event, SessionEvent, Snapshot, Speed, State,
-    SteerCommand,
+    Conductor, ConductorConfig, ConductorHandle, Debrief, Event, MemoryJournal, SessionEvent,
+    SessionRecord, Snapshot, Speed, State, SteerCommand,
 };
 use tokio::sync::{broadcast, mpsc};
 
@@ -69,11 +69,18 @@ pub fn run(plan: &str, spec: &OutputSpec, speed: Speed, pack: &Path) -> anyhow::
     let interactive = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     let output_name = running.describe();
     let output = &running;
+    let journal = MemoryJournal::default();
+    let kept = journal.clone();
     runtime.block_on(async move {
-        let handle = Conductor::spawn(controller, Arc::new(pack), ConductorConfig::default());
+        let handle = Conductor::spawn(
+            controller,
+            Arc::new(pack),
+            ConductorConfig::default(),
+            Box::new(journal.clone()),
+        );
         gongan::http::startup::publish_output_events(output, handle.clone());
         let events = handle.subscribe();
-        handle.start(plan, speed).await?;
+        handle.start(plan, speed, super::actor()).await?;
         let keys = read_keys(interactive);
         if interactive {
             let _screen = Screen::enter()?;
@@ -84,6 +91,15 @@ pub fn run(plan: &str, spec: &OutputSpec, speed: Speed, pack: &Path) -> anyhow::
         }
     })?;
     drop(running);
+    // The debrief stays on the terminal (the live screen is gone by now).
+    match SessionRecord::from_entries(kept.entries()) {
+        Ok(Some(record)) => {
+            let sheet = Debrief::new(&record, std::time::SystemTime::now()).to_markdown();
+            println!("\n{}", sheet.trim_end());
+        }
+        Ok(None) => {}
+        Err(error) => tracing::warn!("no summary: {error}"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -147,7 +163,7 @@ async fn steer(handle: &ConductorHandle, key: Key) -> Result<(), String> {
         Key::Quit => SteerCommand::Stop,
     };
     handle
-        .steer(command)
+        .steer(command, super::actor())
         .await
         .map(|_| ())
         .map_err(|e| e.to_string())
@@ -179,6 +195,7 @@ async fn plain_loop(
                     Some(describe(&event))
                 }
                 Ok(Event::Output(output)) => Some(format!("sound: {} ({})", output.output, output.detail)),
+                Ok(Event::Warning(warning)) => Some(format!("warning: {}", warning.detail)),
                 Ok(Event::Cue(_) | Event::Tick(_)) => None,
                 Err(broadcast::error::RecvError::Lagged(n)) => Some(format!("({n} events skipped)")),
                 Err(broadcast::error::RecvError::Closed) => bail!("the session ended unexpectedly"),
@@ -245,11 +262,13 @@ fn describe(event: &SessionEvent) -> String {
                 .unwrap_or_default();
             format!("{} stroke {instrument}{pitch} ({kind})", stamp(at.seconds))
         }
-        SessionEvent::Paused { at } => format!("{} paused", stamp(at.seconds)),
-        SessionEvent::Resumed { at } => format!("{} resumed", stamp(at.seconds)),
-        SessionEvent::Extended { by_seconds, .. } => format!("extended by {by_seconds} s"),
-        SessionEvent::Skipped { to, .. } => format!("skipped to the {to} segment"),
-        SessionEvent::Stopped { .. } => "stopped".to_owned(),
+        SessionEvent::Paused { at, by } => format!("{} paused by {by}", stamp(at.seconds)),
+        SessionEvent::Resumed { at, by, .. } => format!("{} resumed by {by}", stamp(at.seconds)),
+        SessionEvent::Extended { by_seconds, by, .. } => {
+            format!("extended by {by_seconds} s ({by})")
+        }
+        SessionEvent::Skipped { to, by, .. } => format!("skipped to the {to} segment ({by})"),
+        SessionEvent::Stopped { by, .. } => format!("stopped by {by}"),
         SessionEvent::Overtime { segment, .. } => {
             format!("segment {} is in overtime; press n to move on", segment + 1)
         }

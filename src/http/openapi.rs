@@ -5,10 +5,13 @@
 //! the real type serialises, so the document cannot drift from what the server sends.
 
 use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::{RefOr, extensions::Extensions};
+use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::json::ApiJson;
-use super::routes::{cues, health, login, packs, plans, session};
+use super::problem::ProblemType;
+use super::routes::{cues, health, history, login, packs, plans, session};
 
 /// What a session is doing.
 #[derive(Serialize, ToSchema)]
@@ -29,6 +32,8 @@ pub enum StateDoc {
 /// A session snapshot (`GET /v1/session`).
 #[derive(Serialize, ToSchema)]
 pub struct SnapshotDoc {
+    /// The session's id (`GET /v1/history/{id}`), e.g. `20261122-093000-7f3a`.
+    pub id: String,
     /// The plan's name.
     pub plan: String,
     /// What the session is doing.
@@ -153,13 +158,53 @@ pub struct SegmentDoc {
         session::previous,
         session::stop,
         session::extend,
+        history::list,
+        history::get,
+        history::plan,
         super::sse::events,
         login::login,
         openapi_json,
     ),
-    components(schemas(super::problem::Problem))
+    components(schemas(super::problem::Problem)),
+    modifiers(&ProblemTypes)
 )]
 pub struct ApiDoc;
+
+/// Lists every problem type on the `Problem` schema — as a table in its description, and
+/// as `x-problem-types` (`[{type, status, meaning}]`) for tools — from the one table the
+/// server answers with ([`ProblemType`]).
+struct ProblemTypes;
+
+impl Modify for ProblemTypes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(RefOr::T(Schema::Object(problem))) = openapi
+            .components
+            .as_mut()
+            .and_then(|c| c.schemas.get_mut("Problem"))
+        else {
+            return;
+        };
+        let mut table = String::from(
+            "An error answer (RFC 9457, `application/problem+json`). Its `type` is one of \
+             these, stable across versions:\n\n| type | status | meaning |\n|---|---|---|\n",
+        );
+        let mut listed = Vec::new();
+        for kind in ProblemType::ALL {
+            let uri = format!("urn:gongan:problem:{}", kind.slug());
+            let status = kind.status().as_u16();
+            table.push_str(&format!("| `{uri}` | {status} | {} |\n", kind.meaning()));
+            listed.push(
+                serde_json::json!({"type": uri, "status": status, "meaning": kind.meaning()}),
+            );
+        }
+        problem.description = Some(table);
+        let extensions = problem.extensions.get_or_insert_with(Extensions::default);
+        extensions.insert(
+            "x-problem-types".to_owned(),
+            serde_json::Value::Array(listed),
+        );
+    }
+}
 
 /// This document.
 #[utoipa::path(get, path = "/v1/openapi.json", tag = "meta",
@@ -194,6 +239,7 @@ mod test {
     fn mirrors_match_what_the_server_sends() {
         let plan: ValidPlan = template(&templates()[0].0).unwrap().clone();
         let runner = Runner::new(
+            crate::session::SessionId::parse("20261122-093000-7f3a").unwrap(),
             plan.clone(),
             TimelineOptions::new(48_000),
             SessionClock::offline(48_000),
@@ -210,6 +256,22 @@ mod test {
         let mut segment = keys(&plan["segments"][0]);
         segment.extend(["warnings".to_owned(), "notes".to_owned()]);
         assert_eq!(segment, schema_fields("SegmentDoc"));
+    }
+
+    #[test]
+    fn every_problem_type_is_listed_with_its_status() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let problem = &doc["components"]["schemas"]["Problem"];
+        let listed = problem["x-problem-types"].as_array().unwrap();
+        assert_eq!(listed.len(), ProblemType::ALL.len());
+        let description = problem["description"].as_str().unwrap();
+        for (kind, entry) in ProblemType::ALL.iter().zip(listed) {
+            let uri = format!("urn:gongan:problem:{}", kind.slug());
+            assert_eq!(entry["type"], uri.as_str());
+            assert_eq!(entry["status"], kind.status().as_u16());
+            assert!(description.contains(&format!("| `{uri}` |")), "{uri}");
+        }
+        assert!(description.contains("| `urn:gongan:problem:disk-full` | 507 |"));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::routing::{delete, get, post};
 
 use super::problem::ApiError;
-use super::routes::{cues, health, login, packs, plans, session};
+use super::routes::{cues, health, history, login, packs, plans, session};
 use super::state::AppState;
 use super::{guard, openapi, page, sse};
 
@@ -38,6 +38,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/session/stop", post(session::stop))
         .route("/v1/session/extend", post(session::extend))
         .route("/v1/events", get(sse::events))
+        .route("/v1/history", get(history::list))
+        .route("/v1/history/{id}", get(history::get))
+        .route("/v1/history/{id}/plan", get(history::plan))
         .route("/v1/login", post(login::login))
         .route("/v1/openapi.json", get(openapi::openapi_json))
         .route_layer(axum::middleware::from_fn_with_state(

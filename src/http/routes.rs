@@ -3,6 +3,7 @@
 
 pub mod cues;
 pub mod health;
+pub mod history;
 pub mod login;
 pub mod packs;
 pub mod plans;

@@ -13,14 +13,16 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::guard::GuardConfig;
-use super::pack_registry::{PackLoadError, PackRegistry};
-use super::plan_store::PlanStore;
 use super::router::router;
 use super::state::{AppState, Inner};
 use crate::audio::EngineConfig;
 use crate::audio::output::{self, OutputError, OutputHealth, RunningOutput};
 use crate::config::Config;
-use crate::session::{Conductor, ConductorConfig, ConductorHandle, Event, OutputEvent, rfc3339};
+use crate::session::Journal;
+use crate::session::{Conductor, ConductorConfig, ConductorHandle, OutputEvent, rfc3339};
+use crate::store::journal::{HistoryReader, SqliteJournal, UnwritableJournal};
+use crate::store::{Database, StoreError};
+use crate::store::{PackRegistry, PlanStore};
 
 /// How long open connections get to finish after a shutdown begins.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -34,7 +36,10 @@ pub enum StartupError {
     Output(OutputError),
     /// The pack.
     #[error("cannot load the sound pack: {0}")]
-    Pack(PackLoadError),
+    Pack(StoreError),
+    /// The data dir's database.
+    #[error("cannot open the data dir's database: {0}")]
+    Store(StoreError),
     /// The address.
     #[error("cannot listen on {addr}: {error}")]
     Bind {
@@ -87,9 +92,40 @@ impl Application {
         let packs =
             tokio::task::spawn_blocking(move || PackRegistry::open(&pack_choice, &data_dir, rate))
                 .await
-                .map_err(|e| StartupError::Pack(PackLoadError::Load(e.to_string())))?
+                .map_err(|e| StartupError::Pack(StoreError::Stopped(e.to_string())))?
                 .map_err(StartupError::Pack)?;
         let packs = Arc::new(packs);
+        let data_dir = config.data_dir.clone();
+        let opened = tokio::task::spawn_blocking(move || {
+            let journal = SqliteJournal::new(Database::open(&data_dir)?);
+            let history = HistoryReader::new(Database::open(&data_dir)?);
+            let unfinished = journal.unfinished()?;
+            let last_alive = journal.last_alive()?;
+            Ok::<_, StoreError>((journal, history, unfinished, last_alive))
+        })
+        .await
+        .map_err(|e| StartupError::Store(StoreError::Database(e.to_string())))?;
+        let (journal, history, unfinished, last_alive): (Box<dyn Journal>, _, _, _) = match opened {
+            Ok((journal, history, unfinished, last_alive)) => {
+                (Box::new(journal), history, unfinished, last_alive)
+            }
+            // A full or read-only data dir: serve anyway (cues, the page, health), and
+            // refuse what would need a record, saying why.
+            Err(StoreError::Full(why)) => {
+                tracing::error!(
+                    "the data dir {} cannot be written ({why}): sessions cannot be started \
+                     or steered until it can",
+                    config.data_dir.display()
+                );
+                (
+                    Box::new(UnwritableJournal::new(why.clone())),
+                    HistoryReader::unavailable(why),
+                    None,
+                    None,
+                )
+            }
+            Err(error) => return Err(StartupError::Store(error)),
+        };
         let conductor = Conductor::spawn(
             controller,
             packs.active().1,
@@ -98,7 +134,16 @@ impl Application {
                 event_buffer: config.event_buffer,
                 ..ConductorConfig::default()
             },
+            journal,
         );
+        if let Some(record) = unfinished {
+            let id = record.id.clone();
+            // A session the journal cannot take up is left as history, not a reason to
+            // refuse to serve.
+            if let Err(error) = conductor.resume(record, last_alive).await {
+                tracing::error!(session = %id, "cannot resume the unfinished session: {error}");
+            }
+        }
         publish_output_events(&output, conductor.clone());
         let listener =
             TcpListener::bind(config.bind)
@@ -121,7 +166,8 @@ impl Application {
             conductor,
             output: output.clone(),
             packs,
-            plans: PlanStore::new(&config.data_dir),
+            plans: PlanStore::open(&config.data_dir),
+            history: Arc::new(history),
             guard: GuardConfig {
                 port: addr.port(),
                 allowed_hosts,
@@ -241,7 +287,13 @@ pub fn publish_output_events(
     tokio::spawn(async move {
         while health.changed().await.is_ok() {
             let now = health.borrow_and_update().clone();
-            conductor.publish(Event::Output(output_event(&now, &device)));
+            if conductor
+                .output_changed(output_event(&now, &device))
+                .await
+                .is_err()
+            {
+                break;
+            }
         }
     })
 }
@@ -301,6 +353,7 @@ mod test {
     use std::time::Duration;
 
     use super::*;
+    use crate::session::Event;
 
     #[test]
     fn output_events_say_degraded_with_why_and_back_with_how_long() {

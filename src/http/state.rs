@@ -7,10 +7,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::guard::GuardConfig;
-use super::pack_registry::PackRegistry;
-use super::plan_store::PlanStore;
 use crate::audio::output::{OutputKind, RunningOutput};
 use crate::session::ConductorHandle;
+use crate::store::journal::HistoryReader;
+use crate::store::{PackRegistry, PlanStore};
 
 /// Shared, cheap to clone (one `Arc`).
 #[derive(Clone)]
@@ -26,6 +26,8 @@ pub struct Inner {
     pub packs: Arc<PackRegistry>,
     /// Plans.
     pub plans: PlanStore,
+    /// Past (and the running) sessions, read from the journal.
+    pub history: Arc<HistoryReader>,
     /// Host, origin and token rules.
     pub guard: GuardConfig,
     /// Request body cap.
@@ -59,6 +61,12 @@ impl AppState {
     #[must_use]
     pub fn plans(&self) -> &PlanStore {
         &self.0.plans
+    }
+
+    /// The journal's reader: history.
+    #[must_use]
+    pub fn history(&self) -> &Arc<HistoryReader> {
+        &self.0.history
     }
 
     /// The security rules.

@@ -19,7 +19,10 @@ use super::clock::{SessionClock, rfc3339};
 use super::cues::{Coalescer, Cue, CueBook, CueId, CueKey, CueListing, CueTime, PendingCue};
 use super::event::SessionEvent;
 use super::plan::ValidPlan;
-use super::record::JournalError;
+use super::record::{
+    Action, Actor, Ending, Journal, JournalEntry, JournalError, SessionId, SessionRecord,
+    seconds_between,
+};
 use super::runner::{LATE_TOLERANCE, Runner, Snapshot, SteerCommand, SteerError};
 use super::timeline::{Speed, State, TimelineOptions};
 use crate::audio::{Controller, EngineError, EngineEvent, Frame, FrameClock, HostTime};
@@ -117,6 +120,33 @@ pub enum Event {
     Tick(Tick),
     /// The output changed state (a sound card lost or back).
     Output(OutputEvent),
+    /// Something the facilitator should know that is not the session's doing (the journal
+    /// cannot be written: the session keeps time but will not survive a restart).
+    Warning(Warning),
+}
+
+/// A warning for the page and the event stream.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Warning {
+    /// Always `warning`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// What is wrong and what it means.
+    pub detail: String,
+    /// When, UTC.
+    pub utc: String,
+}
+
+impl Warning {
+    /// A warning now.
+    #[must_use]
+    pub fn now(detail: String) -> Warning {
+        Warning {
+            kind: "warning",
+            detail,
+            utc: rfc3339(std::time::SystemTime::now()),
+        }
+    }
 }
 
 /// The output's state changed: published when a sound card stops taking audio, when it
@@ -241,17 +271,28 @@ enum Request {
     Start {
         plan: ValidPlan,
         speed: Speed,
+        by: Actor,
+        reply: oneshot::Sender<Result<Snapshot, ConductorError>>,
+    },
+    Resume {
+        record: Box<SessionRecord>,
+        last_alive: Option<std::time::SystemTime>,
         reply: oneshot::Sender<Result<Snapshot, ConductorError>>,
     },
     Steer {
         command: SteerCommand,
+        by: Actor,
         reply: oneshot::Sender<Result<Snapshot, ConductorError>>,
+    },
+    Output {
+        event: OutputEvent,
     },
     Snapshot {
         reply: oneshot::Sender<Option<Snapshot>>,
     },
     Cue {
         cue: Cue,
+        by: Actor,
         reply: oneshot::Sender<Result<CueReceipt, ConductorError>>,
     },
     Cues {
@@ -279,15 +320,55 @@ pub struct ConductorHandle {
 }
 
 impl ConductorHandle {
-    /// Starts a session of `plan` at `speed`, its buka a moment from now.
-    pub async fn start(&self, plan: ValidPlan, speed: Speed) -> Result<Snapshot, ConductorError> {
-        self.ask(|reply| Request::Start { plan, speed, reply })
+    /// Starts a session of `plan` at `speed` for `by`, its buka a moment from now. The
+    /// start is journaled before it is answered.
+    pub async fn start(
+        &self,
+        plan: ValidPlan,
+        speed: Speed,
+        by: Actor,
+    ) -> Result<Snapshot, ConductorError> {
+        self.ask(|reply| Request::Start {
+            plan,
+            speed,
+            by,
+            reply,
+        })
+        .await?
+    }
+
+    /// Takes up a session the journal left unfinished (the server was killed or
+    /// restarted): it goes on from where real time is now. `last_alive` is the last sign
+    /// of life the server wrote, to say how long it was down.
+    pub async fn resume(
+        &self,
+        record: SessionRecord,
+        last_alive: Option<std::time::SystemTime>,
+    ) -> Result<Snapshot, ConductorError> {
+        self.ask(|reply| Request::Resume {
+            record: Box::new(record),
+            last_alive,
+            reply,
+        })
+        .await?
+    }
+
+    /// Steers the running session for `by`; journaled before it is answered.
+    pub async fn steer(
+        &self,
+        command: SteerCommand,
+        by: Actor,
+    ) -> Result<Snapshot, ConductorError> {
+        self.ask(|reply| Request::Steer { command, by, reply })
             .await?
     }
 
-    /// Steers the running session.
-    pub async fn steer(&self, command: SteerCommand) -> Result<Snapshot, ConductorError> {
-        self.ask(|reply| Request::Steer { command, reply }).await?
+    /// The output changed state: journaled with the running session, and published.
+    pub async fn output_changed(&self, event: OutputEvent) -> Result<(), ConductorError> {
+        self.requests
+            .send(Request::Output { event })
+            .await
+            .map_err(|_| ConductorError::Gone)
     }
 
     /// The session as it is now, if there is (or was) one.
@@ -295,9 +376,9 @@ impl ConductorHandle {
         self.ask(|reply| Request::Snapshot { reply }).await
     }
 
-    /// Strikes an instrument.
-    pub async fn cue(&self, cue: Cue) -> Result<CueReceipt, ConductorError> {
-        self.ask(|reply| Request::Cue { cue, reply }).await?
+    /// Strikes an instrument for `by`.
+    pub async fn cue(&self, cue: Cue, by: Actor) -> Result<CueReceipt, ConductorError> {
+        self.ask(|reply| Request::Cue { cue, by, reply }).await?
     }
 
     /// The cues accepted and not yet heard, soonest first.
@@ -326,11 +407,6 @@ impl ConductorHandle {
         self.events.subscribe()
     }
 
-    /// Publishes an event from outside the conductor (the output's health).
-    pub fn publish(&self, event: Event) {
-        let _ = self.events.send(event);
-    }
-
     /// The engine's frame clock.
     #[must_use]
     pub fn clock(&self) -> &FrameClock {
@@ -353,6 +429,10 @@ impl ConductorHandle {
 /// The actor. Build it with [`Conductor::spawn`].
 pub struct Conductor {
     controller: Controller,
+    journal: Box<dyn Journal>,
+    /// Session ids started by this process, to make each id differ.
+    sessions_started: u64,
+    next_alive: HostTime,
     pack: Arc<Pack>,
     config: ConductorConfig,
     session: Option<Runner>,
@@ -369,6 +449,10 @@ pub struct Conductor {
 /// and a stroke sent after its frame was rendered would start late).
 const SEND_MARGIN: Duration = Duration::from_millis(100);
 
+/// How often a running session notes in the journal that the server is alive: how long
+/// it was down after a crash is known to within this.
+const ALIVE_INTERVAL: Duration = Duration::from_secs(2);
+
 impl Conductor {
     /// Starts the conductor on the current tokio runtime, owning `controller`. It runs
     /// until every handle is dropped.
@@ -377,12 +461,16 @@ impl Conductor {
         controller: Controller,
         pack: Arc<Pack>,
         config: ConductorConfig,
+        journal: Box<dyn Journal>,
     ) -> ConductorHandle {
         let (requests, inbox) = mpsc::channel(256);
         let (events, _) = broadcast::channel(config.event_buffer.max(1));
         let clock = controller.clock();
         let conductor = Conductor {
             controller,
+            journal,
+            sessions_started: 0,
+            next_alive: HostTime::ZERO,
             pack,
             config,
             session: None,
@@ -425,20 +513,33 @@ impl Conductor {
 
     fn handle(&mut self, request: Request) {
         match request {
-            Request::Start { plan, speed, reply } => {
-                let _ = reply.send(self.start(plan, speed));
+            Request::Start {
+                plan,
+                speed,
+                by,
+                reply,
+            } => {
+                let _ = reply.send(self.start(plan, speed, by));
             }
-            Request::Steer { command, reply } => {
-                let _ = reply.send(self.steer(command));
+            Request::Resume {
+                record,
+                last_alive,
+                reply,
+            } => {
+                let _ = reply.send(self.resume(*record, last_alive));
             }
+            Request::Steer { command, by, reply } => {
+                let _ = reply.send(self.steer(command, by));
+            }
+            Request::Output { event } => self.output_changed(event),
             Request::Snapshot { reply } => {
                 // As of when a command sent now would take effect, so a client deciding
                 // between pause and resume sees the effect of the command it just sent.
                 let at = self.steer_instant();
                 let _ = reply.send(self.session.as_ref().map(|s| s.snapshot(at)));
             }
-            Request::Cue { cue, reply } => {
-                let _ = reply.send(self.cue(cue));
+            Request::Cue { cue, by, reply } => {
+                let _ = reply.send(self.cue(cue, by));
             }
             Request::Cues { reply } => {
                 let _ = reply.send(self.cues.listing(HostTime::now()));
@@ -464,7 +565,12 @@ impl Conductor {
         (now + self.config.steer_ahead).max(self.controller.earliest_heard() + SEND_MARGIN)
     }
 
-    fn start(&mut self, plan: ValidPlan, speed: Speed) -> Result<Snapshot, ConductorError> {
+    fn start(
+        &mut self,
+        plan: ValidPlan,
+        speed: Speed,
+        by: Actor,
+    ) -> Result<Snapshot, ConductorError> {
         let origin = self.steer_instant();
         if let Some(session) = &self.session
             && !session.is_over(origin)
@@ -474,12 +580,25 @@ impl Conductor {
             ));
         }
         let options = TimelineOptions::new(SESSION_RATE).with_speed(speed);
-        let runner = Runner::new(
-            plan,
-            options,
-            SessionClock::starting_at(origin, SESSION_RATE),
-        );
+        let clock = SessionClock::starting_at(origin, SESSION_RATE);
+        self.sessions_started += 1;
+        let salt = self.sessions_started ^ HostTime::now().as_nanos();
+        let id = SessionId::new(clock.utc_of(Frame::ZERO), salt);
+        // Journaled first: a start the journal cannot keep does not happen.
+        self.journal_first(&JournalEntry {
+            session: id.clone(),
+            at: Frame::ZERO,
+            utc: clock.utc_of(Frame::ZERO),
+            actor: by.clone(),
+            action: Action::Started {
+                plan: plan.clone(),
+                speed: speed.factor(),
+            },
+        })?;
+        let runner = Runner::new(id.clone(), plan, options, clock);
         self.publish(Event::Session(SessionEvent::SessionStarted {
+            id,
+            by,
             plan: runner.plan().name().to_owned(),
             segments: runner.plan().segments().len(),
             at: runner.clock().moment(Frame::ZERO),
@@ -489,13 +608,142 @@ impl Conductor {
         Ok(snapshot)
     }
 
-    fn steer(&mut self, command: SteerCommand) -> Result<Snapshot, ConductorError> {
+    /// Takes up `record` on real time: its session frame 0 is its recorded UTC start, so
+    /// every instant of its timeline is where it was planned, whatever happened to this
+    /// process in between.
+    fn resume(
+        &mut self,
+        record: SessionRecord,
+        last_alive: Option<std::time::SystemTime>,
+    ) -> Result<Snapshot, ConductorError> {
+        if let Some(session) = &self.session
+            && !session.is_over(HostTime::now())
+        {
+            return Err(ConductorError::SessionRunning(
+                session.plan().name().to_owned(),
+            ));
+        }
+        let now = self.steer_instant();
+        let utc_now = std::time::SystemTime::now();
+        let host_now = HostTime::now();
+        // Session frame 0 on this process's host clock: as far before now as the start
+        // is before now in UTC.
+        let since_start = utc_now
+            .duration_since(record.started)
+            .unwrap_or(Duration::ZERO);
+        let origin = host_now.checked_sub(since_start).unwrap_or(HostTime::ZERO);
+        let clock = SessionClock::new(origin, record.started, SESSION_RATE);
+        let options = TimelineOptions::new(SESSION_RATE).with_speed(record.speed);
+        let mut runner = Runner::resumed(&record, options, clock, now);
+        let down_seconds = last_alive
+            .map(|alive| seconds_between(alive, utc_now).max(0.0))
+            .unwrap_or(0.0);
+        let at = runner.session_frame(now);
+        if runner.is_over(now) && record.finished.is_none() {
+            // It ran past its end while nobody could hear it: it ends where it was planned
+            // to, and is history.
+            let end = runner.timeline().end().unwrap_or(at);
+            self.journal_quietly(&JournalEntry {
+                session: record.id.clone(),
+                at: end,
+                utc: runner.clock().utc_of(end),
+                actor: Actor::server(),
+                action: Action::Finished {
+                    ending: Ending::EndedWhileDown,
+                },
+            });
+            runner.mark_finished();
+        } else {
+            self.journal_quietly(&JournalEntry {
+                session: record.id.clone(),
+                at,
+                utc: runner.clock().utc_of(at),
+                actor: Actor::server(),
+                action: Action::Resumed { down_seconds },
+            });
+        }
+        tracing::info!(
+            session = %record.id,
+            plan = record.plan.name(),
+            down_seconds,
+            "took up the session the server was running before it stopped"
+        );
+        self.publish(Event::Session(SessionEvent::Resumed {
+            at: runner.clock().moment(at),
+            by: Actor::server(),
+            down_seconds: Some(down_seconds),
+        }));
+        let snapshot = runner.snapshot(now);
+        self.session = Some(runner);
+        Ok(snapshot)
+    }
+
+    fn steer(&mut self, command: SteerCommand, by: Actor) -> Result<Snapshot, ConductorError> {
         let at = self.steer_instant();
+        let session = self.session.as_ref().ok_or(ConductorError::NoSession)?;
+        let steer = session.check(command, at)?;
+        let entry = JournalEntry {
+            session: session.id().clone(),
+            at: steer.at(),
+            utc: session.clock().utc_of(steer.at()),
+            actor: by.clone(),
+            action: Action::Steered { steer },
+        };
+        // Journaled first: a command the journal cannot keep does not happen.
+        self.journal_first(&entry)?;
         let session = self.session.as_mut().ok_or(ConductorError::NoSession)?;
-        let event = session.steer(command, at, &mut self.controller)?;
+        let event = session.apply(steer, &by, &mut self.controller)?;
         let snapshot = session.snapshot(at);
         self.publish(Event::Session(event));
         Ok(snapshot)
+    }
+
+    /// Journals a change before it is made; if the journal cannot take it, the change is
+    /// refused (507) and the facilitator is warned: the session keeps time, but nothing
+    /// more can change until the disk can be written.
+    fn journal_first(&mut self, entry: &JournalEntry) -> Result<(), JournalError> {
+        self.journal.record(entry).inspect_err(|error| {
+            tracing::warn!("refused a '{}': {error}", entry.action.name());
+            self.publish(Event::Warning(Warning::now(format!(
+                "'{}' was refused: {error}. The session keeps time.",
+                entry.action.name()
+            ))));
+        })
+    }
+
+    /// Journals something that has already happened (a session's end, missed strokes,
+    /// an output change): if the journal cannot take it, the session goes on and the
+    /// facilitator is warned.
+    fn journal_quietly(&mut self, entry: &JournalEntry) {
+        if let Err(error) = self.journal.record(entry) {
+            tracing::warn!("the journal missed a '{}': {error}", entry.action.name());
+            self.publish(Event::Warning(Warning::now(format!(
+                "the session's '{}' could not be recorded: {error}. The session keeps time, \
+                 but its history is incomplete.",
+                entry.action.name()
+            ))));
+        }
+    }
+
+    fn output_changed(&mut self, event: OutputEvent) {
+        if let Some(session) = &self.session
+            && !session.is_finished()
+        {
+            let now = HostTime::now();
+            let at = session.session_frame(now);
+            let entry = JournalEntry {
+                session: session.id().clone(),
+                at,
+                utc: session.clock().utc_of(at),
+                actor: Actor::server(),
+                action: Action::Output {
+                    output: event.output.to_owned(),
+                    detail: event.detail.clone(),
+                },
+            };
+            self.journal_quietly(&entry);
+        }
+        self.publish(Event::Output(event));
     }
 
     /// The instant a cue is to be heard at; `None` for "now".
@@ -563,7 +811,7 @@ impl Conductor {
         Ok(Some(instant))
     }
 
-    fn cue(&mut self, cue: Cue) -> Result<CueReceipt, ConductorError> {
+    fn cue(&mut self, cue: Cue, by: Actor) -> Result<CueReceipt, ConductorError> {
         let now = HostTime::now();
         let instrument = self
             .pack
@@ -588,6 +836,25 @@ impl Conductor {
             return Ok(self.receipt(id, heard, now, true));
         }
         let id = CueId(self.next_cue);
+        let journaled = self
+            .session
+            .as_ref()
+            .filter(|s| !s.is_finished())
+            .map(|session| {
+                let at = session.session_frame(planned);
+                JournalEntry {
+                    session: session.id().clone(),
+                    at,
+                    utc: session.clock().utc_of(at),
+                    actor: by,
+                    action: Action::Cue {
+                        id: id.0,
+                        instrument: cue.instrument.clone(),
+                        variant: cue.variant,
+                        in_seconds: planned.saturating_since(now).as_secs_f64(),
+                    },
+                }
+            });
         let pending = PendingCue {
             id,
             instrument: cue.instrument,
@@ -602,6 +869,16 @@ impl Conductor {
             self.cues
                 .wait(pending)
                 .map_err(|full| ConductorError::TooManyCues(full.capacity))?;
+        }
+        // Journaled after it is on its way (the write's latency is not the cue's), and
+        // taken back if the journal cannot keep it.
+        if let Some(entry) = journaled
+            && let Err(error) = self.journal_first(&entry)
+        {
+            if let Some(Some(voice)) = self.cues.cancel(id) {
+                let _ = self.controller.cancel(voice);
+            }
+            return Err(error.into());
         }
         self.next_cue += 1;
         self.coalescer.accepted(key, id, planned);
@@ -656,6 +933,37 @@ impl Conductor {
             Some(None) => Ok(()),
             Some(Some(voice)) => Ok(self.controller.cancel(voice)?),
         }
+    }
+
+    /// Journals what a session did by itself: its end, strokes it missed.
+    fn journal_session_event(&mut self, event: &SessionEvent) {
+        let Some(session) = self.session.as_ref() else {
+            return;
+        };
+        let action = match event {
+            SessionEvent::Finished { .. } => Action::Finished {
+                ending: if session.was_stopped() {
+                    Ending::Stopped
+                } else {
+                    Ending::Completed
+                },
+            },
+            SessionEvent::Missed { strokes, .. } => Action::Missed { strokes: *strokes },
+            _ => return,
+        };
+        let at = match event {
+            SessionEvent::Finished { .. } => session.timeline().end(),
+            _ => None,
+        }
+        .unwrap_or_else(|| session.session_frame(HostTime::now()));
+        let entry = JournalEntry {
+            session: session.id().clone(),
+            at,
+            utc: session.clock().utc_of(at),
+            actor: Actor::server(),
+            action,
+        };
+        self.journal_quietly(&entry);
     }
 
     /// The output's clock jumped: what was sent with the old mapping is placed again.
@@ -723,9 +1031,16 @@ impl Conductor {
             }
         }
         if let Some(session) = self.session.as_mut() {
-            for event in session.pump(now, self.config.lookahead, &mut self.controller, &self.pack)
-            {
+            let events = session.pump(now, self.config.lookahead, &mut self.controller, &self.pack);
+            for event in events {
+                self.journal_session_event(&event);
                 let _ = self.events.send(Event::Session(event));
+            }
+            if now >= self.next_alive {
+                self.next_alive = now + ALIVE_INTERVAL;
+                if self.session.as_ref().is_some_and(|s| !s.is_finished()) {
+                    self.journal.alive(std::time::SystemTime::now());
+                }
             }
         }
         if now >= self.next_tick {

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::clock::Moment;
+use super::record::{Actor, SessionId};
 use super::timeline::{Instrument, StrokeKind};
 use crate::audio::Frame;
 
@@ -13,6 +14,10 @@ use crate::audio::Frame;
 pub enum SessionEvent {
     /// A session began: its buka starts at `at`.
     SessionStarted {
+        /// The session's id.
+        id: SessionId,
+        /// Who started it.
+        by: Actor,
         /// The plan's name.
         plan: String,
         /// Segments in the plan.
@@ -59,18 +64,29 @@ pub enum SessionEvent {
         /// When.
         #[serde(flatten)]
         at: Moment,
+        /// Who.
+        by: Actor,
     },
-    /// The facilitator resumed it.
+    /// The session goes on: after a pause (`by` whoever resumed it), or after the server
+    /// was down (`by` the server, with `down_seconds`; a session paused before the crash
+    /// stays paused and says so in its snapshot).
     Resumed {
         /// When.
         #[serde(flatten)]
         at: Moment,
+        /// Who.
+        by: Actor,
+        /// How long the server was down, when it resumes after a restart.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        down_seconds: Option<f64>,
     },
     /// The current segment got longer.
     Extended {
         /// When.
         #[serde(flatten)]
         at: Moment,
+        /// Who.
+        by: Actor,
         /// By how many seconds of plan time.
         by_seconds: f64,
     },
@@ -79,6 +95,8 @@ pub enum SessionEvent {
         /// When.
         #[serde(flatten)]
         at: Moment,
+        /// Who.
+        by: Actor,
         /// `next` or `previous`.
         to: &'static str,
     },
@@ -87,6 +105,8 @@ pub enum SessionEvent {
         /// When.
         #[serde(flatten)]
         at: Moment,
+        /// Who.
+        by: Actor,
     },
     /// A `wait` segment passed its deadline and holds until the facilitator moves on.
     Overtime {

@@ -128,6 +128,13 @@ impl History {
 
     /// Appends `event`, which must not be earlier than the last one nor follow a stop.
     pub fn push(&mut self, event: Steer) -> Result<(), HistoryError> {
+        self.accepts(&event)?;
+        self.events.push(event);
+        Ok(())
+    }
+
+    /// Whether [`History::push`] would take `event`; nothing changes.
+    pub fn accepts(&self, event: &Steer) -> Result<(), HistoryError> {
         if let Some(last) = self.events.last() {
             if let Steer::Stop { at } = last {
                 return Err(HistoryError::Stopped(*at));
@@ -139,12 +146,11 @@ impl History {
                 });
             }
         }
-        if let Steer::Extend { by, .. } = event
+        if let Steer::Extend { by, .. } = *event
             && (by.is_zero() || by > MAX_SEGMENT)
         {
             return Err(HistoryError::BadExtension(by));
         }
-        self.events.push(event);
         Ok(())
     }
 

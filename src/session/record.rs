@@ -294,6 +294,32 @@ impl Journal for NoJournal {
     }
 }
 
+/// A journal in memory: `gongan run` keeps its session's entries to print the debrief
+/// when it ends. Clones share the entries.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryJournal(std::sync::Arc<std::sync::Mutex<Vec<JournalEntry>>>);
+
+impl MemoryJournal {
+    /// Every entry so far, in order.
+    #[must_use]
+    pub fn entries(&self) -> Vec<JournalEntry> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Journal for MemoryJournal {
+    fn record(&mut self, entry: &JournalEntry) -> Result<(), JournalError> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(entry.clone());
+        Ok(())
+    }
+}
+
 /// A session as its journal tells it: the plan, the steering, and the log of who did
 /// what. Folded from entries in order with [`SessionRecord::apply`].
 #[derive(Debug, Clone, PartialEq)]

@@ -10,6 +10,7 @@ use thiserror::Error;
 use super::clock::SessionClock;
 use super::event::SessionEvent;
 use super::plan::ValidPlan;
+use super::record::{Actor, SessionId};
 use super::runner::{Runner, SteerCommand, SteerError};
 use super::timeline::{Instrument, State, StrokeKind, TimelineOptions};
 use crate::audio::output::{OutputError, WavOutput};
@@ -139,7 +140,9 @@ pub fn render_session(
     });
     // Offline, time *is* frames: the session's clock and the engine's run on the same
     // virtual host clock (frames as nanoseconds), so every stroke lands on its exact frame.
-    let mut runner = Runner::new(plan.clone(), options.timeline, SessionClock::offline(rate));
+    let clock = SessionClock::offline(rate);
+    let id = SessionId::new(clock.utc_of(Frame::ZERO), 0);
+    let mut runner = Runner::new(id, plan.clone(), options.timeline, clock);
     let instant = |frame: Frame| {
         HostTime::from_nanos((u128::from(frame.0) * 1_000_000_000 / u128::from(rate)) as u64)
     };
@@ -170,18 +173,19 @@ pub fn render_session(
         strokes: Vec::new(),
         events: Vec::new(),
     };
+    let by = Actor::new("render").expect("a valid actor name");
     loop {
         let now = wav.position();
         while let Some((_, command)) = steering.next_if(|(frame, _)| *frame <= now) {
             let event = runner
-                .steer(command, instant(now), &mut controller)
+                .steer(command, instant(now), &by, &mut controller)
                 .map_err(|source| RenderError::Steer { frame: now, source })?;
             report.events.push(event);
         }
         if let Some(next) = overtime_release(&runner, now) {
             if next <= now {
                 let event = runner
-                    .steer(SteerCommand::Next, instant(now), &mut controller)
+                    .steer(SteerCommand::Next, instant(now), &by, &mut controller)
                     .map_err(|source| RenderError::Steer { frame: now, source })?;
                 report.events.push(event);
             }

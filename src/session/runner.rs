@@ -19,6 +19,7 @@ use super::clock::SessionClock;
 use super::event::SessionEvent;
 use super::history::{History, HistoryError, Steer};
 use super::plan::ValidPlan;
+use super::record::{Actor, SessionId, SessionRecord};
 use super::timeline::{State, Stroke, Timeline, TimelineOptions, timeline};
 use crate::audio::{Controller, EngineError, EngineEvent, Frame, HostTime, VoiceId};
 use crate::pack::Pack;
@@ -83,6 +84,7 @@ pub enum SteerError {
 
 /// A session being played: plan, history, timeline, and what has been sent to the engine.
 pub struct Runner {
+    id: SessionId,
     plan: ValidPlan,
     options: TimelineOptions,
     history: History,
@@ -113,12 +115,61 @@ enum Placement {
 }
 
 impl Runner {
-    /// A session of `plan` on `clock` (its frame 0 is when the buka begins).
+    /// Session `id` of `plan` on `clock` (its frame 0 is when the buka begins).
     #[must_use]
-    pub fn new(plan: ValidPlan, options: TimelineOptions, clock: SessionClock) -> Runner {
-        let history = History::new();
+    pub fn new(
+        id: SessionId,
+        plan: ValidPlan,
+        options: TimelineOptions,
+        clock: SessionClock,
+    ) -> Runner {
+        Runner::with_history(id, plan, History::new(), options, clock)
+    }
+
+    /// A session taken up again after the server was down: its timeline is rebuilt from
+    /// the plan and the recorded steering, on `clock`, and everything due before `now` is
+    /// left unplayed and unannounced (it happened, or would have, while nobody could hear
+    /// it). A session that was paused stays paused; one that ran past its end is over.
+    #[must_use]
+    pub fn resumed(
+        record: &SessionRecord,
+        options: TimelineOptions,
+        clock: SessionClock,
+        now: HostTime,
+    ) -> Runner {
+        let mut runner = Runner::with_history(
+            record.id.clone(),
+            record.plan.clone(),
+            record.steering.clone(),
+            options,
+            clock,
+        );
+        let at = runner.session_frame(now);
+        runner.sent_until = at;
+        runner.runs_announced = runner
+            .timeline
+            .runs()
+            .iter()
+            .take_while(|run| run.start <= at)
+            .count();
+        let position = runner.timeline.position_at(at);
+        if position.state == State::Overtime {
+            runner.overtime_announced = Some(position.run);
+        }
+        runner.finished = record.finished.is_some();
+        runner
+    }
+
+    fn with_history(
+        id: SessionId,
+        plan: ValidPlan,
+        history: History,
+        options: TimelineOptions,
+        clock: SessionClock,
+    ) -> Runner {
         let timeline = timeline(&plan, &history, &options);
         Runner {
+            id,
             plan,
             options,
             history,
@@ -134,6 +185,12 @@ impl Runner {
             finished: false,
             missing: Vec::new(),
         }
+    }
+
+    /// The session's id.
+    #[must_use]
+    pub fn id(&self) -> &SessionId {
+        &self.id
     }
 
     /// The plan.
@@ -172,6 +229,25 @@ impl Runner {
         self.clock.frame_at(now)
     }
 
+    /// Whether the session has announced its end.
+    #[must_use]
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Whether it was ended by a stop.
+    #[must_use]
+    pub fn was_stopped(&self) -> bool {
+        matches!(self.history.last(), Some(Steer::Stop { .. }))
+    }
+
+    /// Marks the session as over without announcing it (it ended while the server was
+    /// down).
+    pub fn mark_finished(&mut self) {
+        self.finished = true;
+        self.runs_announced = self.timeline.runs().len();
+    }
+
     /// Whether the session is over at `now`: its final gong is due at or before `now` (it
     /// may not have been announced yet).
     #[must_use]
@@ -179,15 +255,10 @@ impl Runner {
         self.timeline.is_finished_at(self.session_frame(now))
     }
 
-    /// Applies a facilitator's command at host instant `now`: records it, recomputes the
-    /// timeline, and cancels the strokes sent for instants from `now` on (they are sent
-    /// again from the new timeline by the next [`Runner::pump`]).
-    pub fn steer(
-        &mut self,
-        command: SteerCommand,
-        now: HostTime,
-        engine: &mut Controller,
-    ) -> Result<SessionEvent, SteerError> {
+    /// Checks a facilitator's command at host instant `now` against the session's state
+    /// and returns the steering event it would record; nothing changes. (The conductor
+    /// journals the event before it [applies](Runner::apply) it.)
+    pub fn check(&self, command: SteerCommand, now: HostTime) -> Result<Steer, SteerError> {
         let at = self.session_frame(now);
         let state = self.timeline.position_at(at).state;
         match (state, command) {
@@ -207,6 +278,34 @@ impl Runner {
             SteerCommand::Extend(by) => Steer::Extend { at, by },
             SteerCommand::Stop => Steer::Stop { at },
         };
+        // What the history would refuse (an extension out of range) is refused here.
+        self.history.accepts(&steer)?;
+        Ok(steer)
+    }
+
+    /// Checks and applies a command at once (renders and rehearsals, which keep no
+    /// journal).
+    pub fn steer(
+        &mut self,
+        command: SteerCommand,
+        now: HostTime,
+        by: &Actor,
+        engine: &mut Controller,
+    ) -> Result<SessionEvent, SteerError> {
+        let steer = self.check(command, now)?;
+        self.apply(steer, by, engine)
+    }
+
+    /// Applies a steering event that [`Runner::check`] returned: records it, recomputes
+    /// the timeline, and cancels the strokes sent for instants from its frame on (they are
+    /// sent again from the new timeline by the next [`Runner::pump`]).
+    pub fn apply(
+        &mut self,
+        steer: Steer,
+        by: &Actor,
+        engine: &mut Controller,
+    ) -> Result<SessionEvent, SteerError> {
+        let at = steer.at();
         self.history.push(steer)?;
         self.timeline = timeline(&self.plan, &self.history, &self.options);
         let unwanted = |stroke: &Stroke| stroke.frame >= at;
@@ -222,26 +321,30 @@ impl Runner {
         self.withdrawn.retain(|_, stroke| !unwanted(stroke));
         self.replan.retain(|stroke| !unwanted(stroke));
         self.sent_until = self.sent_until.min(at);
-        if self.overtime_announced.is_some() && command != SteerCommand::Pause {
+        if self.overtime_announced.is_some() && !matches!(steer, Steer::Pause { .. }) {
             self.overtime_announced = None;
         }
-        let moment = self.clock.moment(at);
-        Ok(match command {
-            SteerCommand::Pause => SessionEvent::Paused { at: moment },
-            SteerCommand::Resume => SessionEvent::Resumed { at: moment },
-            SteerCommand::Next => SessionEvent::Skipped {
-                at: moment,
-                to: "next",
+        let at = self.clock.moment(at);
+        let by = by.clone();
+        Ok(match steer {
+            Steer::Pause { .. } => SessionEvent::Paused { at, by },
+            Steer::Resume { .. } => SessionEvent::Resumed {
+                at,
+                by,
+                down_seconds: None,
             },
-            SteerCommand::Previous => SessionEvent::Skipped {
-                at: moment,
+            Steer::Next { .. } => SessionEvent::Skipped { at, by, to: "next" },
+            Steer::Previous { .. } => SessionEvent::Skipped {
+                at,
+                by,
                 to: "previous",
             },
-            SteerCommand::Extend(by) => SessionEvent::Extended {
-                at: moment,
-                by_seconds: by.as_secs_f64(),
+            Steer::Extend { by: length, .. } => SessionEvent::Extended {
+                at,
+                by,
+                by_seconds: length.as_secs_f64(),
             },
-            SteerCommand::Stop => SessionEvent::Stopped { at: moment },
+            Steer::Stop { .. } => SessionEvent::Stopped { at, by },
         })
     }
 
@@ -461,6 +564,7 @@ impl Runner {
             _ => segments.get(position.segment + 1),
         };
         Snapshot {
+            id: self.id.clone(),
             plan: self.plan.name().to_owned(),
             state: position.state,
             speed,
@@ -516,6 +620,8 @@ impl Runner {
 /// A running session, as status displays and `GET /v1/session` show it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Snapshot {
+    /// The session's id (its history is `GET /v1/history/{id}`).
+    pub id: SessionId,
     /// The plan's name.
     pub plan: String,
     /// What the session is doing.

@@ -29,11 +29,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::audio::Frame;
 
-use super::history::History;
+use super::history::{History, Steer};
 use super::plan::ValidPlan;
-// The tests (`test.rs`) build plans and steering with these.
+// The tests (`test.rs`) build plans with this.
 #[cfg(test)]
-use super::{duration::SegmentDuration, history::Steer};
+use super::duration::SegmentDuration;
 
 mod builder;
 mod instrument;
@@ -157,7 +157,7 @@ impl Timeline {
 ///
 /// Pure and total: the same inputs always give the same timeline, nothing panics, and an
 /// event at frame `x` never changes a stroke before `x`. An event during the buka takes
-/// effect at its end, where segment 0 starts. Events that make no sense at their
+/// effect at its end, where segment 0 starts — except a stop, which ends it at once. Events that make no sense at their
 /// moment (resume while running, anything after the end) are ignored. See the module docs
 /// for the musical model.
 #[must_use]
@@ -167,8 +167,17 @@ pub fn timeline(plan: &ValidPlan, history: &History, options: &TimelineOptions) 
     let mut current = Some(builder.start_run(0, builder.buka_end));
     for event in history.events() {
         let Some(run) = current.take() else { break };
-        // Steering during the buka takes effect when it lands: the opening phrase is a
-        // few seconds long and is never cut off.
+        if let Steer::Stop { at } = *event
+            && at.0 < builder.buka_end
+        {
+            // Stopping during the opening phrase ends the session there and then: the
+            // rest of the phrase is not played, and the session is over at once (not
+            // "finished" later, with a start refused until the phrase would have landed).
+            builder.cut_buka(run, at.0);
+            break;
+        }
+        // Other steering during the buka takes effect when it lands: the opening phrase
+        // is a few seconds long.
         let at = event.at().0.max(builder.buka_end);
         current = builder
             .advance(run, Some(at))

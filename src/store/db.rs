@@ -1,1 +1,172 @@
-//! placeholder
+//! [`Database`]: the one SQLite file in the data dir (`gongan.sqlite3`).
+//!
+//! WAL mode with `synchronous = FULL`: a commit returns after its WAL frames are on disk,
+//! so a journal write that has returned survives a crash or a power cut, and readers (the
+//! history routes) never block the writer (the conductor). The schema is versioned in code:
+//! `PRAGMA user_version` counts the [`MIGRATIONS`] applied, each in its own transaction.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::error::StoreError;
+
+/// The database's file name inside the data dir.
+pub const FILE_NAME: &str = "gongan.sqlite3";
+
+/// The schema, one step per version. Never edit a step that has shipped: add one.
+const MIGRATIONS: &[&str] = &[
+    // 1: the session journal. `sessions` is an index of the journal for the history list;
+    // the journal rows are the record of truth (`entry` is the JSON of a JournalEntry).
+    "CREATE TABLE sessions (
+        id          TEXT PRIMARY KEY,
+        plan_name   TEXT NOT NULL,
+        started_by  TEXT NOT NULL,
+        started_ns  INTEGER NOT NULL,
+        finished_ns INTEGER,
+        ending      TEXT
+    );
+    CREATE INDEX sessions_by_start ON sessions (started_ns DESC);
+    CREATE TABLE journal (
+        seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+        session TEXT NOT NULL REFERENCES sessions (id),
+        at      INTEGER NOT NULL,
+        utc_ns  INTEGER NOT NULL,
+        actor   TEXT NOT NULL,
+        action  TEXT NOT NULL,
+        entry   TEXT NOT NULL
+    );
+    CREATE INDEX journal_by_session ON journal (session, seq);
+    CREATE TABLE alive (
+        one     INTEGER PRIMARY KEY CHECK (one = 1),
+        utc_ns  INTEGER NOT NULL
+    );",
+];
+
+/// An open connection to the data dir's database.
+pub struct Database {
+    connection: Connection,
+    path: PathBuf,
+}
+
+impl Database {
+    /// Opens (creating if needed) the database in `data_dir` and brings its schema up to
+    /// date.
+    pub fn open(data_dir: &Path) -> Result<Database, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Full(format!(
+                "cannot create the data dir {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        let path = data_dir.join(FILE_NAME);
+        let connection = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        let mut db = Database { connection, path };
+        db.configure()?;
+        db.migrate()?;
+        Ok(db)
+    }
+
+    fn configure(&mut self) -> Result<(), StoreError> {
+        // A reader and the writer may briefly contend for the WAL index.
+        self.connection.busy_timeout(Duration::from_secs(2))?;
+        let mode: String = self
+            .connection
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Database(format!(
+                "{} cannot use write-ahead logging (journal mode {mode})",
+                self.path.display()
+            )));
+        }
+        self.connection.execute_batch(
+            "PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;",
+        )?;
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let version: usize = self
+            .connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if version > MIGRATIONS.len() {
+            return Err(StoreError::Database(format!(
+                "{} was written by a newer gongan (schema {version}, this one knows {})",
+                self.path.display(),
+                MIGRATIONS.len()
+            )));
+        }
+        for (step, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            let tx = self.connection.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", step + 1)?;
+            tx.commit()?;
+            tracing::debug!(version = step + 1, "database schema migrated");
+        }
+        Ok(())
+    }
+
+    /// The connection.
+    #[must_use]
+    pub fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
+    /// The connection, for transactions.
+    pub fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.connection
+    }
+
+    /// Where the file is.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version (migrations applied).
+    pub fn schema_version(&self) -> Result<usize, StoreError> {
+        Ok(self
+            .connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))?)
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn a_new_database_is_migrated_once_and_uses_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path()).unwrap();
+        assert_eq!(db.schema_version().unwrap(), MIGRATIONS.len());
+        let mode: String = db
+            .connection()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        drop(db);
+        // Opening again applies nothing twice (a second CREATE TABLE would fail).
+        let again = Database::open(dir.path()).unwrap();
+        assert_eq!(again.schema_version().unwrap(), MIGRATIONS.len());
+    }
+
+    #[test]
+    fn a_database_from_a_newer_gongan_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path()).unwrap();
+        db.connection()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        drop(db);
+        let error = Database::open(dir.path()).err().unwrap();
+        assert!(error.to_string().contains("newer gongan"), "{error}");
+    }
+}

@@ -302,19 +302,17 @@ async fn instruments_and_packs() {
     assert_eq!(packs.json[0]["active"], true);
     assert_eq!(packs.json[0]["source"], "default");
 
-    server
-        .post("/v1/packs/nope/activate", &json!({}))
-        .await
-        .problem(404);
+    let nope = server.post("/v1/packs/nope/activate", &json!({})).await;
+    nope.problem(404);
+    assert_eq!(nope.json["type"], "urn:gongan:problem:no-such-pack");
     server
         .post("/v1/packs/..%2F..%2Fetc/activate", &json!({}))
         .await
         .problem(404);
-    let detail = server
-        .post("/v1/packs/broken/activate", &json!({}))
-        .await
-        .problem(422);
+    let broken = server.post("/v1/packs/broken/activate", &json!({})).await;
+    let detail = broken.problem(422);
     assert!(detail.contains("missing.wav"), "{detail}");
+    assert_eq!(broken.json["type"], "urn:gongan:problem:pack-does-not-load");
     assert_eq!(server.get("/v1/status").await.json["pack"], "default");
 
     let office = server.post("/v1/packs/office/activate", &json!({})).await;
@@ -364,7 +362,9 @@ async fn plans_list_get_put_delete() {
     let template = server.get("/v1/plans/wheel-of-misfortune").await;
     assert_eq!(template.status, 200);
     assert_eq!(template.json["name"], "Wheel of Misfortune");
-    server.get("/v1/plans/no-such-plan").await.problem(404);
+    let missing = server.get("/v1/plans/no-such-plan").await;
+    missing.problem(404);
+    assert_eq!(missing.json["type"], "urn:gongan:problem:no-such-plan");
     server.get("/v1/plans/Not_An_Id").await.problem(404);
 
     let plan: Value = serde_json::from_str(SHORT_PLAN).unwrap();
@@ -373,7 +373,11 @@ async fn plans_list_get_put_delete() {
     assert_eq!(created.json["segments"][0]["density"], "full");
     let saved = std::fs::read_to_string(server.data.path().join("plans/drill.toml")).unwrap();
     assert!(saved.contains("title = \"Go\""), "{saved}");
-    assert!(!server.data.path().join("plans/drill.toml.tmp").exists());
+    let plans_dir: Vec<_> = std::fs::read_dir(server.data.path().join("plans"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(plans_dir, ["drill.toml"], "no temporary file is left");
     let fetched = server.get("/v1/plans/drill").await;
     assert_eq!(fetched.json, created.json);
     let list = server.get("/v1/plans").await;
@@ -391,16 +395,16 @@ async fn plans_list_get_put_delete() {
     assert_eq!(replaced.status, 200);
 
     // Bad input changes nothing.
-    server
+    let template = server
         .json(Method::PUT, "/v1/plans/wheel-of-misfortune", &plan)
-        .await
-        .problem(409);
+        .await;
+    template.problem(409);
+    assert_eq!(template.json["type"], "urn:gongan:problem:plan-is-template");
     let bad = json!({"name": "Bad", "segments": [{"title": "x", "duration": "forever"}]});
-    let detail = server
-        .json(Method::PUT, "/v1/plans/bad", &bad)
-        .await
-        .problem(422);
+    let invalid = server.json(Method::PUT, "/v1/plans/bad", &bad).await;
+    let detail = invalid.problem(422);
     assert!(detail.contains("duration"), "{detail}");
+    assert_eq!(invalid.json["type"], "urn:gongan:problem:invalid-plan");
     server
         .json(Method::PUT, "/v1/plans/Bad_Id", &plan)
         .await

@@ -116,7 +116,8 @@ fn simulate(rate_error: f64, troubles: &[(f64, Trouble)], seconds: f64) -> Outco
         std::time::SystemTime::UNIX_EPOCH,
         RATE,
     );
-    let mut runner = Runner::new(plan, TimelineOptions::new(RATE), clock);
+    let id = gongan::session::SessionId::parse("20261122-093000-0001").unwrap();
+    let mut runner = Runner::new(id, plan, TimelineOptions::new(RATE), clock);
     let mut now = 1e9 - LATENCY_NS;
     let end = 1e9 + seconds * 1e9;
     let mut troubles: Vec<(f64, Trouble)> = troubles.to_vec();

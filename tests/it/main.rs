@@ -6,6 +6,7 @@
 static ALLOCATOR: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;
 
 mod browser;
+mod disk;
 mod engine;
 mod http;
 mod http_cli;
@@ -18,10 +19,13 @@ mod pack;
 mod pulse;
 mod recorder;
 mod render;
+mod resume;
 mod run;
+mod serve_process;
 mod sound_load;
 mod sound_path;
 mod stall;
+mod store;
 mod support;
 mod synth;
 mod timeline;

@@ -2,13 +2,11 @@
 //! time: no burst when it wakes, the strokes that fell in the stop reported missed, and
 //! the strokes after it — the session's final gong too — at their planned instants.
 
-use std::io::BufRead;
-use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
-use crate::http_support::Events;
+use crate::serve_process::ServeProcess;
 
 /// 4 s of buka, then 24 s of lancaran at full density: a stroke every 1.5 s.
 const PLAN: &str = r#"{"name": "Stall", "segments": [{"title": "Hold", "duration": "24s", "form": "lancaran", "density": "full"}]}"#;
@@ -33,58 +31,10 @@ fn now_utc_seconds() -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_server_resumes_on_real_time_without_a_burst() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gongan"))
-        .args([
-            "serve",
-            "--output",
-            "null",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .arg("--data-dir")
-        .arg(data.path())
-        .env("RUST_LOG", "gongan=info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let ready = tokio::task::spawn_blocking(move || {
-        let mut lines = std::io::BufReader::new(stderr).lines();
-        let line = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find(|l| l.contains("listening on"));
-        // Keep draining so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        line
-    });
-    assert!(ready.await.unwrap().is_some(), "the server did not start");
-    let base = format!("http://127.0.0.1:{port}");
-    let client = gongan::client::Client::new(&base, None).unwrap();
-
-    // The event stream, raw.
-    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(connection);
-    let request = hyper::Request::get(format!("{base}/v1/events"))
-        .header("host", format!("127.0.0.1:{port}"))
-        .body(http_body_util::Empty::<hyper::body::Bytes>::new())
-        .unwrap();
-    let response = sender.send_request(request).await.unwrap();
-    assert_eq!(response.status(), 200);
-    let mut events = Events::new(response.into_body());
-    events.until("status").await;
+    let server = ServeProcess::start(data.path(), &[]).await;
+    let client = &server.client;
+    let mut events = server.events().await;
 
     let plan: Value = serde_json::from_str(PLAN).unwrap();
     client
@@ -102,23 +52,10 @@ async fn a_stopped_server_resumes_on_real_time_without_a_burst() {
             break;
         }
     }
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-STOP", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    server.signal("-STOP");
     let stopped_at = now_utc_seconds();
     tokio::time::sleep(Duration::from_secs(10)).await;
-    assert!(
-        Command::new("kill")
-            .args(["-CONT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    server.signal("-CONT");
     let woke_at = now_utc_seconds();
 
     let mut missed = 0;
@@ -158,7 +95,5 @@ async fn a_stopped_server_resumes_on_real_time_without_a_burst() {
     assert!(woke_at - stopped_at >= 9.9);
     // The final gong is where the plan put it: 4 s of buka + 24 s, untouched by the stop.
     assert_eq!(finished["seconds"].as_f64().unwrap(), 28.0);
-
-    let _ = Command::new("kill").args(["-TERM", &pid]).status();
-    let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+    server.signal("-TERM");
 }

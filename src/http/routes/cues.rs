@@ -48,6 +48,9 @@ pub struct CueRequest {
     pub at: Option<u64>,
     /// Land on the next `beat` or `gong` of the running session instead.
     pub quantize: Option<Quantize>,
+    /// Who is cueing (`deploy-bot`, `cli:ana`…); shown in events and history.
+    #[schema(value_type = Option<String>)]
+    pub by: Option<crate::session::Actor>,
 }
 
 /// The answer to a cue.
@@ -113,12 +116,15 @@ pub async fn post_cue(
     };
     let receipt = state
         .conductor()
-        .cue(Cue {
-            instrument: request.instrument,
-            variant: request.variant,
-            gain_db,
-            at,
-        })
+        .cue(
+            Cue {
+                instrument: request.instrument,
+                variant: request.variant,
+                gain_db,
+                at,
+            },
+            super::session::actor(request.by),
+        )
         .await?;
     Ok(json_response(
         StatusCode::ACCEPTED,

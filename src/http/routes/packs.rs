@@ -5,9 +5,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::super::json::ApiJson;
-use super::super::pack_registry::PackInfo;
 use super::super::problem::{ApiError, Problem};
 use super::super::state::AppState;
+use crate::store::PackInfo;
 
 /// One instrument of the active pack.
 #[derive(Debug, Serialize, ToSchema)]
@@ -49,15 +49,15 @@ pub async fn packs(State(state): State<AppState>) -> ApiJson<Vec<PackInfo>> {
     params(("name" = String, Path, description = "The pack's id from GET /v1/packs")),
     responses(
         (status = 200, description = "Now active", body = PackInfo),
-        (status = 404, description = "No such pack", body = Problem),
-        (status = 422, description = "The pack does not load", body = Problem)))]
+        (status = 404, description = "No such pack (`no-such-pack`)", body = Problem),
+        (status = 422, description = "The pack does not load (`pack-does-not-load`)", body = Problem)))]
 pub async fn activate(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<ApiJson<PackInfo>, ApiError> {
-    state
-        .packs()
-        .activate(&name, state.conductor())
-        .await
-        .map(ApiJson)
+    // The registry stays the active pack's one owner: the new pack becomes active only
+    // once the conductor plays it.
+    let switch = state.packs().begin_switch(&name).await?;
+    state.conductor().set_pack(switch.pack()).await?;
+    Ok(ApiJson(switch.commit()))
 }

@@ -7,16 +7,17 @@ use axum::response::{IntoResponse, Response};
 
 use super::super::json::{ApiJson, json_response};
 use super::super::openapi::PlanDoc;
-use super::super::plan_store::PlanSummary;
-use super::super::problem::{ApiError, Problem};
+use super::super::problem::{ApiError, Problem, ProblemType};
 use super::super::state::AppState;
 use crate::session::{Plan, PlanId};
+use crate::store::PlanSummary;
 
-/// Parses a plan id from a path; `not_found` decides between 404 (reading) and 422.
+/// Parses a plan id from a path: when `reading`, a malformed id names no plan (404),
+/// else it is a bad id to save under (422).
 fn plan_id(text: &str, reading: bool) -> Result<PlanId, ApiError> {
     PlanId::parse(text).map_err(|e| {
         if reading {
-            ApiError::NotFound(format!("no plan here: {e}"))
+            ApiError::specific(ProblemType::NoSuchPlan, format!("no plan here: {e}"))
         } else {
             ApiError::Invalid(e.to_string())
         }
@@ -34,7 +35,8 @@ pub async fn list(State(state): State<AppState>) -> ApiJson<Vec<PlanSummary>> {
 #[utoipa::path(get, path = "/v1/plans/{id}", tag = "plans",
     params(("id" = String, Path, description = "Plan id")),
     responses((status = 200, description = "The plan", body = PlanDoc),
-              (status = 404, description = "No such plan", body = Problem)))]
+              (status = 404, description = "No such plan (`no-such-plan`)", body = Problem),
+              (status = 409, description = "The saved file cannot be used (`saved-plan-invalid`, `not-a-regular-file`, `file-too-large`)", body = Problem)))]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -50,8 +52,9 @@ pub async fn get(
     responses(
         (status = 201, description = "Created", body = PlanDoc),
         (status = 200, description = "Replaced", body = PlanDoc),
-        (status = 409, description = "A template's id", body = Problem),
-        (status = 422, description = "The plan has problems", body = Problem)))]
+        (status = 409, description = "A template's id (`plan-is-template`)", body = Problem),
+        (status = 422, description = "The plan has problems (`invalid-plan`, `wrong-shape`)", body = Problem),
+        (status = 507, description = "The data dir is full or read-only (`disk-full`): nothing changed", body = Problem)))]
 pub async fn put(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -72,8 +75,9 @@ pub async fn put(
 #[utoipa::path(delete, path = "/v1/plans/{id}", tag = "plans",
     params(("id" = String, Path, description = "Plan id")),
     responses((status = 204, description = "Deleted"),
-              (status = 404, description = "No such plan", body = Problem),
-              (status = 409, description = "A template", body = Problem)))]
+              (status = 404, description = "No such plan (`no-such-plan`)", body = Problem),
+              (status = 409, description = "A template (`plan-is-template`)", body = Problem),
+              (status = 507, description = "The data dir is read-only (`disk-full`)", body = Problem)))]
 pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,

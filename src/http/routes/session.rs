@@ -8,11 +8,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::super::json::{ApiJson, json_response};
+use super::super::json::{ApiJson, OptionalJson, json_response};
 use super::super::openapi::{PlanDoc, SnapshotDoc};
 use super::super::problem::{ApiError, Problem};
 use super::super::state::AppState;
-use crate::session::{Plan, PlanId, Snapshot, Speed, SteerCommand};
+use crate::session::{Actor, Plan, PlanId, SessionId, Snapshot, Speed, SteerCommand};
 
 /// The longest extension in one request.
 const MAX_EXTEND_SECONDS: f64 = 24.0 * 3600.0;
@@ -26,8 +26,29 @@ pub struct StartSession {
     /// Or a whole plan.
     #[schema(value_type = Option<PlanDoc>)]
     pub plan: Option<Plan>,
+    /// Or a past session's id (`GET /v1/history`): run its plan again (at its speed,
+    /// unless `speed` says otherwise).
+    pub from_history: Option<String>,
     /// Speed factor (1 = real time; 60 runs a minute a second), 0.01 to 10000.
     pub speed: Option<f64>,
+    /// Who is starting it (`page`, `cli:ana`, `deploy-bot`…); shown in events and history.
+    #[schema(value_type = Option<String>)]
+    pub by: Option<Actor>,
+}
+
+/// Who is acting: the optional body of the session commands. A command with no body is
+/// acted by `api`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActedBy {
+    /// Who is acting (`page`, `cli:ana`, `deploy-bot`…), 1–100 characters.
+    #[schema(value_type = Option<String>)]
+    pub by: Option<Actor>,
+}
+
+/// Who acted: the named actor, or `api`.
+pub fn actor(by: Option<Actor>) -> Actor {
+    by.unwrap_or_else(Actor::unnamed)
 }
 
 /// Lengthen the current segment.
@@ -36,6 +57,9 @@ pub struct StartSession {
 pub struct Extend {
     /// Seconds of plan time to add, more than 0 and at most 86400.
     pub seconds: f64,
+    /// Who is acting.
+    #[schema(value_type = Option<String>)]
+    pub by: Option<Actor>,
 }
 
 /// Start a session.
@@ -49,23 +73,37 @@ pub async fn start(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<StartSession>,
 ) -> Result<Response, ApiError> {
-    let speed = match request.speed {
-        None => Speed::NORMAL,
-        Some(factor) => Speed::new(factor).map_err(|e| ApiError::Invalid(e.to_string()))?,
-    };
-    let plan = match (request.plan_id, request.plan) {
-        (Some(id), None) => {
+    let speed = request
+        .speed
+        .map(|factor| Speed::new(factor).map_err(|e| ApiError::Invalid(e.to_string())))
+        .transpose()?;
+    let (plan, speed) = match (request.plan_id, request.plan, request.from_history) {
+        (Some(id), None, None) => {
             let id = PlanId::parse(&id).map_err(|e| ApiError::NotFound(e.to_string()))?;
-            state.plans().get(&id).await?.0
+            (state.plans().get(&id).await?.0, speed)
         }
-        (None, Some(plan)) => plan.validate()?,
+        (None, Some(plan), None) => (plan.validate()?, speed),
+        (None, None, Some(id)) => {
+            let id = SessionId::parse(&id).map_err(|e| ApiError::NotFound(e.to_string()))?;
+            let history = state.history().clone();
+            let record = tokio::task::spawn_blocking(move || history.record(&id))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))??;
+            (record.plan, speed.or(Some(record.speed)))
+        }
         _ => {
             return Err(ApiError::Invalid(
-                "give exactly one of plan_id (a plan's id) or plan (a whole plan)".into(),
+                "give exactly one of plan_id (a plan's id), plan (a whole plan) or \
+                 from_history (a past session's id)"
+                    .into(),
             ));
         }
     };
-    let snapshot = state.conductor().start(plan, speed).await?;
+    let speed = speed.unwrap_or(Speed::NORMAL);
+    let snapshot = state
+        .conductor()
+        .start(plan, speed, actor(request.by))
+        .await?;
     Ok(json_response(StatusCode::CREATED, &snapshot).into_response())
 }
 
@@ -84,18 +122,27 @@ pub async fn get(State(state): State<AppState>) -> Result<ApiJson<Snapshot>, Api
         })
 }
 
-async fn steer(state: &AppState, command: SteerCommand) -> Result<ApiJson<Snapshot>, ApiError> {
-    Ok(ApiJson(state.conductor().steer(command).await?))
+async fn steer(
+    state: &AppState,
+    command: SteerCommand,
+    by: Option<Actor>,
+) -> Result<ApiJson<Snapshot>, ApiError> {
+    Ok(ApiJson(state.conductor().steer(command, actor(by)).await?))
 }
 
 macro_rules! command {
     ($name:ident, $path:literal, $command:expr, $what:literal) => {
         #[doc = $what]
-        #[utoipa::path(post, path = $path, tag = "session",
+        #[utoipa::path(post, path = $path, tag = "session", request_body(content = Option<ActedBy>,
+                description = "Optional: who is acting. A POST with no body (and no content type) is fine."),
             responses((status = 200, description = "Done", body = SnapshotDoc),
-                      (status = 409, description = "Not possible now (no session, finished, already paused…)", body = Problem)))]
-        pub async fn $name(State(state): State<AppState>) -> Result<ApiJson<Snapshot>, ApiError> {
-            steer(&state, $command).await
+                      (status = 409, description = "Not possible now (no session, finished, already paused…)", body = Problem),
+                      (status = 507, description = "The journal cannot be written: nothing changed", body = Problem)))]
+        pub async fn $name(
+            State(state): State<AppState>,
+            OptionalJson(acted): OptionalJson<ActedBy>,
+        ) -> Result<ApiJson<Snapshot>, ApiError> {
+            steer(&state, $command, acted.by).await
         }
     };
 }
@@ -149,6 +196,7 @@ pub async fn extend(
     steer(
         &state,
         SteerCommand::Extend(Duration::from_secs_f64(extend.seconds)),
+        extend.by,
     )
     .await
 }

@@ -459,6 +459,18 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Stops the session at `at`, inside the opening phrase: the phrase's strokes from `at`
+    /// on are dropped, segment 0's run is an empty run at `at`, and the session ends there
+    /// with its gong.
+    pub(super) fn cut_buka(&mut self, mut cur: Current, at: u64) {
+        self.strokes.retain(|stroke| stroke.frame.0 < at);
+        if let Some(run) = self.runs.get_mut(cur.run) {
+            run.start = Frame(at);
+        }
+        cur.pending.clear();
+        self.session_end(&cur, at, RunEnd::Stop);
+    }
+
     /// Ends the session at `at` with the gong ageng.
     fn session_end(&mut self, cur: &Current, at: u64, how: RunEnd) {
         self.push(

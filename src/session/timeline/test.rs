@@ -679,3 +679,24 @@ proptest! {
         prop_assert_eq!(last.frame.0 - t.first_segment_start().0, 4 * 3600 * u64::from(rate));
     }
 }
+
+#[test]
+fn a_stop_during_the_opening_phrase_ends_the_session_there() {
+    let p = plan(&[(60_000, "lancaran", "normal", "auto", vec![])]);
+    let at = Frame(RATE as u64); // one second into the four-second buka
+    let t = run(&p, &[Steer::Stop { at }]);
+    assert_eq!(
+        t.end(),
+        Some(at),
+        "over at once, not when the phrase would land"
+    );
+    assert!(t.is_finished_at(at));
+    assert_eq!(t.position_at(at).state, State::Finished);
+    assert!(
+        t.strokes().iter().all(|s| s.frame <= at),
+        "nothing of the phrase after the stop"
+    );
+    let last = t.strokes().last().unwrap();
+    assert_eq!((last.instrument, last.frame), (Instrument::Gong, at));
+    assert_eq!(t.runs()[0].end, Some(at));
+}
