@@ -56,7 +56,10 @@ async function api(method, path, body) {
   const init = { method, credentials: "same-origin", headers: {} };
   if (method !== "GET") {
     init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body ?? {});
+    // Every change says who made it: the journal, the history and the other screens
+    // show "page".
+    const acted = path === "/v1/login" ? body : { ...(body ?? {}), by: "page" };
+    init.body = JSON.stringify(acted ?? {});
   }
   const response = await fetch(path, init);
   const text = await response.text();
@@ -111,6 +114,11 @@ async function connect() {
   events.addEventListener("stroke", (e) => onStroke(JSON.parse(e.data)));
   events.addEventListener("cue_played", (e) => onCuePlayed(JSON.parse(e.data)));
   events.addEventListener("output", (e) => onOutput(JSON.parse(e.data)));
+  events.addEventListener("warning", (e) => {
+    const warning = JSON.parse(e.data);
+    log(`Warning: ${warning.detail}`);
+    say(warning.detail, "error");
+  });
   for (const kind of ["session_started", "segment_started", "paused", "resumed", "extended",
     "skipped", "stopped", "overtime", "missed", "finished"]) {
     events.addEventListener(kind, (e) => onSessionEvent(JSON.parse(e.data)));
@@ -270,15 +278,24 @@ async function refreshHealth() {
   }
 }
 
+/// " (by cli:ana)" for an event someone made.
+function who(event) {
+  return event.by ? ` (by ${event.by})` : "";
+}
+
 function onSessionEvent(event) {
   switch (event.type) {
-    case "session_started": log(`Session started: ${event.plan}`); break;
+    case "session_started": log(`Session started: ${event.plan}${who(event)}`); break;
     case "segment_started": log(`Segment ${event.segment + 1}: ${event.title}`); break;
-    case "paused": log("Paused"); break;
-    case "resumed": log("Resumed"); break;
-    case "extended": log(`Extended by ${formatDuration(event.by_seconds)}`); break;
-    case "skipped": log(event.to === "next" ? "Moved on to the next segment" : "Back to the previous segment"); break;
-    case "stopped": log("Stopped"); break;
+    case "paused": log(`Paused${who(event)}`); break;
+    case "resumed":
+      log(event.down_seconds != null
+        ? `The server is back after ${formatDuration(event.down_seconds)}: the session goes on`
+        : `Resumed${who(event)}`);
+      break;
+    case "extended": log(`Extended by ${formatDuration(event.by_seconds)}${who(event)}`); break;
+    case "skipped": log((event.to === "next" ? "Moved on to the next segment" : "Back to the previous segment") + who(event)); break;
+    case "stopped": log(`Stopped${who(event)}`); break;
     case "overtime": log("Time is up — holding until you press Next"); break;
     case "missed": log(`${event.strokes} strokes missed: the sound stalled past their moment`); break;
     case "finished": log("Session finished"); break;
