@@ -10,9 +10,13 @@
 //!
 //! A stall (an underrun, a sound server that stops taking audio for seconds, a process
 //! that was stopped) breaks the line: the frame clock stood still while real time went on.
-//! A point far off the line, or a few in a row somewhat off it, re-anchors the fit on the
-//! newest point; the session side then re-sends what it had scheduled, so strokes still to
-//! come land on time and the ones whose moment passed are reported as missed.
+//! Points off the line that *agree with each other* — two in a row far off by the same
+//! amount, or a few somewhat off by about the same amount — re-anchor the fit on them; the
+//! session side then re-sends what it had scheduled, so strokes still to come land on time
+//! and the ones whose moment passed are reported as missed. A single point off the line is
+//! not evidence: a sound server's latency estimate (PulseAudio's, interpolated between
+//! polls) can be tens of milliseconds off for one callback on a busy machine, and moving
+//! the clock on it would misplace strokes, or miss them.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -47,12 +51,16 @@ pub enum Observation {
 /// Points kept for the fit: a few seconds of callbacks, enough to see a crystal that is
 /// 0.1 % off and to average away milliseconds of scheduling jitter.
 const WINDOW: usize = 256;
-/// A point this far off the line is a stall or a restart, at once.
+/// Points this far off the line are a stall or a restart once [`STALL_RUN`] in a row
+/// agree on how far.
 const STALL: Duration = Duration::from_millis(40);
-/// A point this far off the line is suspect; [`SUSPECT_RUN`] of them in a row mean the
-/// output moved (a short underrun) rather than one late callback.
+const STALL_RUN: usize = 2;
+/// A point this far off the line is suspect; [`SUSPECT_RUN`] of them in a row that agree
+/// mean the output moved (a short underrun) rather than a few late callbacks.
 const SUSPECT: Duration = Duration::from_millis(4);
-const SUSPECT_RUN: u32 = 3;
+const SUSPECT_RUN: usize = 3;
+/// Off-line points agree when their offsets from the line are this close to each other.
+const AGREE: Duration = Duration::from_millis(4);
 /// Slopes are kept within this fraction of the nominal rate: no sound card is further
 /// off, and a fit over a short noisy window must not run away.
 const MAX_RATE_ERROR: f64 = 0.005;
@@ -85,7 +93,9 @@ pub struct OutputClock {
     /// survives a re-anchor, since a stall does not change the crystal.
     slope: f64,
     anchored: bool,
-    suspect_run: u32,
+    /// The latest points in a row off the line, with their offsets (ns): the evidence for
+    /// a jump.
+    suspects: Vec<(TimingPoint, f64)>,
     reanchors: u64,
 }
 
@@ -107,7 +117,7 @@ impl OutputClock {
             },
             slope: nominal,
             anchored: false,
-            suspect_run: 0,
+            suspects: Vec::with_capacity(SUSPECT_RUN),
             reanchors: 0,
         }
     }
@@ -146,18 +156,27 @@ impl OutputClock {
             return Observation::Tracking;
         }
         let residual = point.heard.as_nanos() as f64 - self.line.heard(point.frame);
-        let off = residual.abs();
-        if off > STALL.as_nanos() as f64 {
-            return self.reanchor(point, residual);
-        }
-        if off > SUSPECT.as_nanos() as f64 {
-            self.suspect_run += 1;
-            if self.suspect_run >= SUSPECT_RUN {
-                return self.reanchor(point, residual);
+        if residual.abs() > SUSPECT.as_nanos() as f64 {
+            // Evidence of a jump only while the points off the line agree on its size.
+            let agrees = self
+                .suspects
+                .last()
+                .is_none_or(|(_, r)| (r - residual).abs() <= AGREE.as_nanos() as f64);
+            if !agrees {
+                self.suspects.clear();
+            }
+            self.suspects.push((point, residual));
+            let needed = if residual.abs() > STALL.as_nanos() as f64 {
+                STALL_RUN
+            } else {
+                SUSPECT_RUN
+            };
+            if self.suspects.len() >= needed {
+                return self.reanchor();
             }
             return Observation::Tracking;
         }
-        self.suspect_run = 0;
+        self.suspects.clear();
         if self.points.len() == WINDOW {
             self.points.pop_front();
         }
@@ -166,18 +185,24 @@ impl OutputClock {
         Observation::Tracking
     }
 
-    fn reanchor(&mut self, point: TimingPoint, residual: f64) -> Observation {
+    /// Starts the line again through the agreeing points off it (their mean offset, so
+    /// one noisy report among them does not set the new line).
+    fn reanchor(&mut self) -> Observation {
+        let suspects = std::mem::take(&mut self.suspects);
+        let jump = suspects.iter().map(|(_, r)| r).sum::<f64>() / suspects.len().max(1) as f64;
         self.reanchors += 1;
-        self.restart(point);
+        self.points.clear();
+        self.points.extend(suspects.iter().map(|(p, _)| *p));
+        self.fit();
         Observation::Reanchored {
-            jump: residual.round() as i64,
+            jump: jump.round() as i64,
         }
     }
 
     fn restart(&mut self, point: TimingPoint) {
         self.points.clear();
         self.points.push_back(point);
-        self.suspect_run = 0;
+        self.suspects.clear();
         self.line = Line {
             frame: point.frame.0,
             heard: point.heard.as_nanos() as f64,

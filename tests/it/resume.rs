@@ -311,3 +311,41 @@ async fn a_session_that_ended_while_the_server_was_down_is_finished_at_its_plann
         .await;
     assert_eq!(status, 422, "{problem}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_killed_in_overtime_resumes_holding_in_overtime() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServeProcess::start(data.path(), &[]).await;
+    let mut events = server.events().await;
+    // A 2-minute `wait` segment at speed 60: its deadline is 2 s after the buka, then it
+    // holds in overtime (a reminder every minute of plan time: every second here).
+    let session = server
+        .call(
+            Method::POST,
+            "/v1/session",
+            Some(&json!({"plan": {"name": "Hold", "segments": [
+                {"title": "Wait for it", "duration": "2m", "form": "lancaran", "end": "wait"},
+                {"title": "After", "duration": "2m", "form": "lancaran"}]},
+                "speed": 60, "by": "page"})),
+        )
+        .await;
+    let id = session["id"].as_str().unwrap().to_owned();
+    events.until("overtime").await;
+    server.kill9();
+
+    let server = ServeProcess::start(data.path(), &[]).await;
+    let back = server.call(Method::GET, "/v1/session", None).await;
+    assert_eq!(back["id"], id.as_str());
+    assert_eq!(back["state"], "overtime", "{back}");
+    assert!(back["overtime_seconds"].as_f64().unwrap() > 0.0);
+    // It still waits for the facilitator, and moves on when told.
+    let next = server
+        .call(
+            Method::POST,
+            "/v1/session/next",
+            Some(&json!({"by": "page"})),
+        )
+        .await;
+    assert_eq!(next["segment"], 1);
+    assert_eq!(next["state"], "running");
+}
