@@ -146,15 +146,20 @@ impl Runner {
         );
         let at = runner.session_frame(now);
         runner.sent_until = at;
+        // What lies strictly before `at` happened while the server was down; a moment on
+        // `at` itself is still to be announced, since its strokes are still to be played
+        // (announcements follow the clock once it has passed a moment).
         runner.runs_announced = runner
             .timeline
             .runs()
             .iter()
-            .take_while(|run| run.start <= at)
+            .take_while(|run| run.start < at)
             .count();
-        let position = runner.timeline.position_at(at);
-        if position.state == State::Overtime {
-            runner.overtime_announced = Some(position.run);
+        if let Some(before) = at.0.checked_sub(1).map(Frame) {
+            let position = runner.timeline.position_at(before);
+            if position.state == State::Overtime {
+                runner.overtime_announced = Some(position.run);
+            }
         }
         runner.finished = record.finished.is_some();
         runner
@@ -672,3 +677,6 @@ pub struct SegmentStatus {
     /// Seconds since the session's start when it (last) ended.
     pub ended_seconds: Option<f64>,
 }
+
+#[cfg(test)]
+mod test;

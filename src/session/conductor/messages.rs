@@ -1,0 +1,61 @@
+//! The messages a [`ConductorHandle`](super::ConductorHandle) sends the actor, each with the
+//! oneshot channel its answer goes back on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use super::{ConductorError, CueReceipt, OutputEvent};
+use crate::pack::Pack;
+use crate::session::cues::{Cue, CueId, CueListing};
+use crate::session::plan::ValidPlan;
+use crate::session::record::{Actor, SessionRecord};
+use crate::session::runner::{Snapshot, SteerCommand};
+use crate::session::timeline::Speed;
+
+/// A request to the actor. Private to the conductor: callers go through the handle, so
+/// the protocol can change without touching them.
+pub(super) enum Request {
+    Start {
+        plan: ValidPlan,
+        speed: Speed,
+        by: Actor,
+        reply: oneshot::Sender<Result<Snapshot, ConductorError>>,
+    },
+    Resume {
+        record: Box<SessionRecord>,
+        last_alive: Option<std::time::SystemTime>,
+        reply: oneshot::Sender<Result<Snapshot, ConductorError>>,
+    },
+    Steer {
+        command: SteerCommand,
+        by: Actor,
+        reply: oneshot::Sender<Result<Snapshot, ConductorError>>,
+    },
+    Output {
+        event: OutputEvent,
+    },
+    Snapshot {
+        reply: oneshot::Sender<Option<Snapshot>>,
+    },
+    Cue {
+        cue: Cue,
+        by: Actor,
+        reply: oneshot::Sender<Result<CueReceipt, ConductorError>>,
+    },
+    Cues {
+        reply: oneshot::Sender<Vec<CueListing>>,
+    },
+    CancelCue {
+        id: CueId,
+        reply: oneshot::Sender<Result<(), ConductorError>>,
+    },
+    SetPack {
+        pack: Arc<Pack>,
+        reply: oneshot::Sender<()>,
+    },
+    Latency {
+        reply: oneshot::Sender<Duration>,
+    },
+}
