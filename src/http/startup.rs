@@ -275,7 +275,8 @@ impl Application {
     }
 }
 
-/// Publishes an [`Event::Output`] on the conductor's event stream each time the output's
+/// Hands the conductor an output event ([`crate::session::Event::Output`], journaled with the
+/// running session and published) each time the output's
 /// health changes — the sound card failed (and each new reason it gives while it is being
 /// reopened), or it plays again — until the output is dropped. Needs a Tokio runtime.
 pub fn publish_output_events(

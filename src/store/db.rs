@@ -3,7 +3,7 @@
 //! WAL mode with `synchronous = FULL`: a commit returns after its WAL frames are on disk,
 //! so a journal write that has returned survives a crash or a power cut, and readers (the
 //! history routes) never block the writer (the conductor). The schema is versioned in code:
-//! `PRAGMA user_version` counts the [`MIGRATIONS`] applied, each in its own transaction.
+//! `PRAGMA user_version` counts the `MIGRATIONS` applied, each in its own transaction.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! The session journal on SQLite: [`SqliteJournal`] is the conductor's
-//! [`Journal`](crate::session::Journal) (every entry committed durably before the change
+//! [`Journal`] (every entry committed durably before the change
 //! it records is acknowledged), and [`HistoryReader`] reads sessions back for resume and
 //! the debrief.
 //!
