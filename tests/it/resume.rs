@@ -38,9 +38,12 @@ async fn stroke_after(events: &mut Events, after: f64) -> Value {
     }
 }
 
-/// The next `count` strokes, each checked to arrive when it was planned: its UTC instant
-/// is the session's start plus its session seconds, and the event comes within a
-/// quarter second of that instant (the null output renders at real-time pace).
+/// The next `count` strokes, each checked to be placed where it was planned — its UTC
+/// instant is exactly the session's start plus its session seconds — and to be played
+/// then, not in a burst: its event arrives within a second of that instant. (The event's
+/// arrival measures delivery too — the conductor's tick, the event stream, this test's
+/// scheduling on a busy machine — so this bound is loose; the sound-path tests and
+/// `scripts/bench-resume` measure when strokes are heard.)
 async fn strokes_on_time(events: &mut Events, started: f64, count: usize) -> Vec<f64> {
     let mut seconds = Vec::new();
     while seconds.len() < count {
@@ -54,7 +57,7 @@ async fn strokes_on_time(events: &mut Events, started: f64, count: usize) -> Vec
             started + at
         );
         assert!(
-            (arrived - planned).abs() < 0.25,
+            (arrived - planned).abs() < 1.0,
             "stroke at {at} s arrived {:.3} s from its planned instant",
             arrived - planned
         );
@@ -90,6 +93,14 @@ async fn a_killed_server_resumes_mid_segment_on_real_time_with_its_steering() {
     let id = session["id"].as_str().unwrap().to_owned();
     let started = utc_seconds(session["started"].as_str().unwrap());
     stroke_after(&mut events, 6.0).await;
+    let cue = server
+        .call(
+            Method::POST,
+            "/v1/cues",
+            Some(&json!({"instrument": "kempul", "by": "pager"})),
+        )
+        .await;
+    assert!(cue["id"].as_u64().is_some(), "{cue}");
     // A command answered 2xx is journaled: kill the server right after the answer.
     let extended = server
         .call(
