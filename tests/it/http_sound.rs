@@ -1,6 +1,6 @@
 //! End to end through the real sound path: cues POSTed to a server playing to the sound
-//! card (cpal → ALSA → the PulseAudio null sink), found in a recording of the sink's
-//! monitor, with the delay from request to sound measured on the host clock.
+//! card (cpal → the PulseAudio null sink), found in a recording of the sink's monitor, each
+//! heard when its answer said it would be (`in_seconds` after the request).
 
 use std::time::{Duration, Instant};
 
@@ -52,18 +52,14 @@ async fn heard_on_the_sound_card() {
             .post("/v1/cues", &json!({"instrument": "ketuk"}))
             .await;
         assert_eq!(reply.status, 202, "{}", reply.text);
-        let frame = Frame(reply.json["frame"].as_u64().unwrap());
-        sent.push((requested, frame));
-        // One cue a second, paced by the engine's clock.
-        let next = frame + Frame::from_seconds(1.0, rate);
-        while clock.now() < next {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        let promised = Duration::from_secs_f64(reply.json["in_seconds"].as_f64().unwrap());
+        sent.push((requested, requested + promised));
+        // One cue a second of real time (the session clock's time, not the card's frames:
+        // a card that stalls for a moment plays later frames later, and a cue is promised
+        // for an instant, not a frame).
+        tokio::time::sleep_until((requested + Duration::from_secs(1)).into()).await;
     }
-    let last = sent.last().unwrap().1 + Frame::from_seconds(0.5, rate);
-    while clock.now() < last {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    tokio::time::sleep_until((sent.last().unwrap().1 + Duration::from_millis(500)).into()).await;
     server.stop().await;
     let recorded = recording.stop();
 
@@ -82,25 +78,28 @@ async fn heard_on_the_sound_card() {
          frames): {:?}",
         dropouts(&recorded.samples, 48)
     );
-    // The device plays them as far apart as the engine scheduled them.
-    let heard: Vec<f64> = onsets
+    // Each is heard when its answer said it would be: its onset, placed on the host clock
+    // by the recorder (±0.1 ms), against request + `in_seconds`. The bound is loose for
+    // a shared machine whose sound server may drop out for tens of milliseconds; the
+    // benchmark (`scripts/bench-sound-path cues`) measures the spread.
+    let errors: Vec<f64> = onsets
         .iter()
-        .map(|onset| (onset - onsets[0]) as f64 / f64::from(RATE))
+        .zip(&sent)
+        .map(|(&onset, (_, promised))| {
+            let heard = recorded.clock.instant_of(onset as u64);
+            if heard >= *promised {
+                (heard - *promised).as_secs_f64() * 1000.0
+            } else {
+                -(*promised - heard).as_secs_f64() * 1000.0
+            }
+        })
         .collect();
-    let scheduled: Vec<f64> = sent
-        .iter()
-        .map(|(_, frame)| (*frame - sent[0].1).as_seconds(rate))
-        .collect();
-    for k in 1..CUES {
+    println!("heard - promised: {errors:.2?} ms");
+    for (k, error) in errors.iter().enumerate() {
         assert!(
-            (heard[k] - scheduled[k]).abs() < 0.005,
-            "stroke {k}: heard {:.4} s after the first, scheduled {:.4} s (all heard at \
-             {heard:.4?} s, scheduled at {scheduled:.4?} s after the first; the recording \
-             began {:.3} s before the first; gaps of silence inside a stroke, as (s after \
-             the first, ms): {:.4?})",
-            heard[k],
-            scheduled[k],
-            onsets[0] as f64 / f64::from(RATE),
+            error.abs() < 50.0,
+            "cue {k} was heard {error:.1} ms from its promised instant (all: {errors:.1?} ms; \
+             gaps of silence inside a stroke, as (s after the first, ms): {:.4?})",
             dropouts(&recorded.samples, 48)
                 .iter()
                 .map(|&(at, frames)| (
