@@ -3,6 +3,8 @@
 mod client;
 mod devices;
 mod history;
+mod hooks;
+mod link;
 mod plan_arg;
 mod play;
 mod render;
@@ -124,6 +126,11 @@ enum Command {
     /// List the sound cards gongan can play to.
     #[command(after_help = "Example:\n  gongan devices\n  gongan pack play --output device:USB")]
     Devices,
+    /// Capability links for stream decks, scripts and listeners.
+    #[command(subcommand)]
+    Link(link::LinkCommand),
+    /// The receivers' URLs and the setup to paste into each tool; test notifications.
+    Hooks(hooks::HooksArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,6 +231,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             gap,
         }) => play::run(&dir, &output, &only, gap),
         Command::Devices => devices::run(),
+        Command::Link(command) => link::run(command),
+        Command::Hooks(args) => hooks::run(args),
         Command::History {
             id,
             format,

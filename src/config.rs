@@ -17,6 +17,12 @@ use thiserror::Error;
 
 use crate::audio::output::{Latency, OutputSpec};
 
+pub mod hooks;
+
+pub use hooks::{
+    Hooks, NotifyFormat, NotifyTarget, RawHooks, RawNotify, Rule, RuleAction, Secret, Source,
+};
+
 /// Where `gongan serve` listens unless told otherwise.
 pub const DEFAULT_BIND: &str = "127.0.0.1:7070";
 /// The shortest token accepted: long enough that guessing it over HTTP is hopeless.
@@ -39,6 +45,9 @@ const MAX_CONFIG_BYTES: u64 = 64 * 1024;
 /// coalesce_ms = 150
 /// body_limit = 65536
 /// header_timeout_ms = 10000
+///
+/// [hooks]                      # receivers' secrets and mapping rules: see `hooks`
+/// [[notify]]                   # notification targets
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,6 +73,12 @@ pub struct RawConfig {
     pub body_limit: Option<usize>,
     /// How long a client may take to send its request headers, in milliseconds.
     pub header_timeout_ms: Option<u64>,
+    /// The receivers' secrets and mapping rules.
+    #[serde(default)]
+    pub hooks: RawHooks,
+    /// Where session events are posted.
+    #[serde(default)]
+    pub notify: Vec<RawNotify>,
 }
 
 impl RawConfig {
@@ -108,6 +123,12 @@ impl RawConfig {
             coalesce_ms: self.coalesce_ms.or(lower.coalesce_ms),
             body_limit: self.body_limit.or(lower.body_limit),
             header_timeout_ms: self.header_timeout_ms.or(lower.header_timeout_ms),
+            hooks: self.hooks.or(lower.hooks),
+            notify: if self.notify.is_empty() {
+                lower.notify
+            } else {
+                self.notify
+            },
         }
     }
 }
@@ -212,6 +233,8 @@ pub struct Config {
     pub body_read_timeout: Duration,
     /// Events buffered for each event-stream client before a slow one must `resync`.
     pub event_buffer: usize,
+    /// Receivers, mapping rules and notification targets.
+    pub hooks: Hooks,
 }
 
 /// Why the settings were refused. Each displays as one line saying what to change.
@@ -252,6 +275,9 @@ pub enum ConfigError {
     /// A number out of range.
     #[error("{0}")]
     Range(String),
+    /// A receiver's rule or a notification target.
+    #[error("{0}")]
+    Hooks(String),
     /// The config file.
     #[error("config file {}: {reason}", path.display())]
     File {
@@ -331,6 +357,7 @@ impl Config {
                 "body_limit {body_limit} is out of range: use 1024 to 16777216 bytes"
             )));
         }
+        let hooks = Hooks::validate(raw.hooks, raw.notify)?;
         let header_ms = raw.header_timeout_ms.unwrap_or(10_000);
         if !(100..=600_000).contains(&header_ms) {
             return Err(ConfigError::Range(format!(
@@ -350,6 +377,7 @@ impl Config {
             header_read_timeout: Duration::from_millis(header_ms),
             body_read_timeout: Duration::from_millis(header_ms),
             event_buffer: 1024,
+            hooks,
         })
     }
 
@@ -370,6 +398,7 @@ impl Config {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
             event_buffer: 1024,
+            hooks: Hooks::default(),
         }
     }
 }

@@ -10,8 +10,12 @@
 //!   the JSON extractor whose failures are problems too.
 //! - [`openapi`]: the generated document; [`page`]: the embedded web page.
 
+pub mod act;
 pub mod guard;
+pub mod hooks;
 pub mod json;
+pub mod links;
+pub mod logins;
 pub mod openapi;
 pub mod page;
 pub mod problem;

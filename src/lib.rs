@@ -9,9 +9,12 @@
 
 pub mod audio;
 pub mod client;
+pub mod command;
 pub mod config;
 pub mod http;
+pub mod notify;
 pub mod pack;
+pub mod receivers;
 pub mod session;
 pub mod store;
 pub mod synth;

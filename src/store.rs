@@ -14,6 +14,8 @@ pub mod db;
 pub mod error;
 pub mod files;
 pub mod journal;
+pub mod links;
+pub mod outbox;
 pub mod packs;
 pub mod plans;
 

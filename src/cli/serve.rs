@@ -70,6 +70,8 @@ impl ServeArgs {
             coalesce_ms: self.coalesce_ms,
             body_limit: None,
             header_timeout_ms: None,
+            hooks: gongan::config::RawHooks::from_env(),
+            notify: Vec::new(),
         };
         Ok(flags.or(file))
     }

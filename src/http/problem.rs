@@ -137,6 +137,22 @@ problem_types! {
     NoSuchPack = (NOT_FOUND, "no-such-pack"),
     /// The pack's files do not make a pack gongan can play; the detail names the file.
     PackDoesNotLoad = (UNPROCESSABLE_ENTITY, "pack-does-not-load"),
+    // Receivers, links and logins.
+    /// A receiver's delivery whose signature or token does not match its secret.
+    BadSignature = (UNAUTHORIZED, "bad-signature"),
+    /// A signed delivery whose timestamp is outside the tool's replay window (Slack: five
+    /// minutes): replayed, or a clock far off.
+    StaleDelivery = (UNAUTHORIZED, "stale-delivery"),
+    /// A delivery that is not in the format its tool sends (missing fields, wrong version).
+    UnknownDelivery = (BAD_REQUEST, "unknown-delivery"),
+    /// A link's secret allows other actions, not this one.
+    NotAllowed = (FORBIDDEN, "not-allowed"),
+    /// Too many failed logins from everywhere in a short time: wait and try again.
+    TooManyLogins = (TOO_MANY_REQUESTS, "too-many-logins"),
+    /// A link name is already in use by a live link: revoke it or choose another.
+    LinkExists = (CONFLICT, "link-exists"),
+    /// No notification target has that name (the config file's `[[notify]]` lists them).
+    NoSuchTarget = (NOT_FOUND, "no-such-target"),
     // The data dir.
     /// A path in the data dir is a FIFO, a device or a folder (or a symlink to one), not a
     /// regular file: gongan does not read it. Replace or remove it.

@@ -4,6 +4,7 @@
 pub mod cues;
 pub mod health;
 pub mod history;
+pub mod links;
 pub mod login;
 pub mod packs;
 pub mod plans;

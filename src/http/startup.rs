@@ -174,6 +174,8 @@ impl Application {
                 token: config.token.clone(),
                 body_limit: config.body_limit,
             },
+            logins: super::logins::Logins::default(),
+            hooks: Arc::new(config.hooks.clone()),
             body_limit: config.body_limit,
             body_read_timeout: config.body_read_timeout,
             shutdown: shutdown_rx,

@@ -7,7 +7,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::guard::GuardConfig;
+use super::logins::Logins;
 use crate::audio::output::{OutputKind, RunningOutput};
+use crate::config::Hooks;
 use crate::session::ConductorHandle;
 use crate::store::journal::HistoryReader;
 use crate::store::{PackRegistry, PlanStore};
@@ -30,6 +32,10 @@ pub struct Inner {
     pub history: Arc<HistoryReader>,
     /// Host, origin and token rules.
     pub guard: GuardConfig,
+    /// The page's login sessions.
+    pub logins: Logins,
+    /// The receivers' secrets and mapping rules, and the notification targets.
+    pub hooks: Arc<Hooks>,
     /// Request body cap.
     pub body_limit: usize,
     /// How long a body may take to arrive.
@@ -73,6 +79,18 @@ impl AppState {
     #[must_use]
     pub fn guard(&self) -> &GuardConfig {
         &self.0.guard
+    }
+
+    /// The page's login sessions.
+    #[must_use]
+    pub fn logins(&self) -> &Logins {
+        &self.0.logins
+    }
+
+    /// The integrations' settings.
+    #[must_use]
+    pub fn hooks(&self) -> &Arc<Hooks> {
+        &self.0.hooks
     }
 
     /// Request body cap in bytes.

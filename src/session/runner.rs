@@ -31,7 +31,7 @@ use crate::pack::Pack;
 pub const LATE_TOLERANCE: Duration = Duration::from_millis(20);
 
 /// A facilitator's command.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SteerCommand {
     /// Freeze the session.
     Pause,

@@ -42,6 +42,32 @@ const MIGRATIONS: &[&str] = &[
         one     INTEGER PRIMARY KEY CHECK (one = 1),
         utc_ns  INTEGER NOT NULL
     );",
+    // 2: capability links. Only a hash of each secret is kept; a revoked link stays (who
+    // made it, when it was revoked) but its name can be used again.
+    "CREATE TABLE links (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        name        TEXT NOT NULL,
+        secret_hash TEXT NOT NULL UNIQUE,
+        allow       TEXT NOT NULL,
+        created_ns  INTEGER NOT NULL,
+        created_by  TEXT NOT NULL,
+        revoked_ns  INTEGER
+    );
+    CREATE UNIQUE INDEX links_live_name ON links (name) WHERE revoked_ns IS NULL;",
+    // 3: the notification outbox: each message to each target, kept until delivered, so
+    // a restart or an unreachable chat loses none. `body` is what is POSTed.
+    "CREATE TABLE outbox (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        target       TEXT NOT NULL,
+        event        TEXT NOT NULL,
+        body         TEXT NOT NULL,
+        created_ns   INTEGER NOT NULL,
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        next_ns      INTEGER NOT NULL,
+        delivered_ns INTEGER,
+        last_error   TEXT
+    );
+    CREATE INDEX outbox_pending ON outbox (target, seq) WHERE delivered_ns IS NULL;",
 ];
 
 /// An open connection to the data dir's database.

@@ -1,0 +1,2 @@
+//! Notifications: session events posted to chat and webhooks through the outbox. (Being
+//! built.)

@@ -1,0 +1,1 @@
+//! Capability links in the database (migration 2). (Being built.)

@@ -1,0 +1,1 @@
+//! The notification outbox in the database (migration 3). (Being built.)
