@@ -1,30 +1,34 @@
-//! [`Client`]: a small client of gongan's HTTP API, for `gongan cue` and `gongan session`
-//! (and the tests).
-//!
-//! Plain HTTP only: the server listens on loopback by default; a remote server belongs
-//! behind a TLS-terminating proxy, reached from its own host.
+//! [`Client`]: the typed client of gongan's HTTP API, on `reqwest` — for `gongan cue`,
+//! `gongan session`, the tests and benchmarks. Its bodies are the server's own types
+//! ([`crate::api`]), so the two cannot disagree. `http://` and `https://` (a server behind
+//! a TLS-terminating proxy) both work.
 
 use std::time::Duration;
 
 use axum::body::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request, StatusCode, Uri, header};
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use reqwest::{Method, StatusCode, header};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use thiserror::Error;
+
+use crate::api::{ActedBy, CueAnswer, CueRequest, Extend, StartSession};
+use crate::session::{Actor, Snapshot, SteerCommand};
 
 /// Where the client looks for a server unless told otherwise.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:7070";
 /// How long one request may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long connecting may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Why a call failed; each displays as one line.
 #[derive(Debug, Error)]
 pub enum ClientError {
-    /// The `--server` text is not a plain `http://` URL.
-    #[error("--server {0:?} is not a server URL: use http://HOST:PORT, like {DEFAULT_SERVER}")]
+    /// The `--server` text is not a server URL.
+    #[error(
+        "--server {0:?} is not a server URL: use http://HOST:PORT or https://HOST, like {DEFAULT_SERVER}"
+    )]
     BadServer(String),
     /// No answer.
     #[error("cannot reach the gongan server at {server}: {reason} (is `gongan serve` running?)")]
@@ -71,39 +75,51 @@ impl Answer {
     }
 }
 
+/// A `reqwest` client builder with TLS ready (rustls with the `ring` provider): the one way
+/// gongan builds HTTP clients, for its API client and its notifications.
+#[must_use]
+pub fn http_builder() -> reqwest::ClientBuilder {
+    // Installing twice is harmless: the first provider stays.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_nodelay(true)
+        .user_agent(concat!("gongan/", env!("CARGO_PKG_VERSION")))
+}
+
 /// A client of one server.
 #[derive(Clone)]
 pub struct Client {
     server: String,
     token: Option<String>,
-    http: HyperClient<HttpConnector, Full<Bytes>>,
+    http: reqwest::Client,
 }
 
 impl Client {
-    /// A client of `server` (`http://HOST:PORT`), sending `token` when given.
+    /// A client of `server` (`http://HOST:PORT` or `https://HOST`), sending `token` when
+    /// given.
     ///
     /// # Errors
-    /// The URL is not plain `http://HOST[:PORT]`.
+    /// The URL is not a plain `http(s)://HOST[:PORT]`, or no client can be built.
     pub fn new(server: &str, token: Option<String>) -> Result<Client, ClientError> {
         let trimmed = server.trim().trim_end_matches('/');
-        let uri: Uri = trimmed
-            .parse()
-            .map_err(|_| ClientError::BadServer(server.to_owned()))?;
-        let plain = uri.scheme_str() == Some("http")
-            && uri.authority().is_some()
-            && uri
-                .path_and_query()
-                .is_none_or(|p| p.as_str() == "/" || p.as_str().is_empty());
+        let url = reqwest::Url::parse(trimmed).map_err(|_| ClientError::BadServer(server.to_owned()))?;
+        let plain = matches!(url.scheme(), "http" | "https")
+            && url.host_str().is_some()
+            && url.username().is_empty()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none();
         if !plain {
             return Err(ClientError::BadServer(server.to_owned()));
         }
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(Duration::from_secs(3)));
-        connector.set_nodelay(true);
+        let http = http_builder()
+            .build()
+            .map_err(|e| ClientError::BadServer(format!("{server}: {e}")))?;
         Ok(Client {
             server: trimmed.to_owned(),
             token: token.filter(|t| !t.is_empty()),
-            http: HyperClient::builder(TokioExecutor::new()).build(connector),
+            http,
         })
     }
 
@@ -113,8 +129,8 @@ impl Client {
         &self.server
     }
 
-    /// Sends `method path` with an optional JSON body (state-changing requests always go
-    /// as JSON, as the server requires) and returns the raw answer, whatever its status.
+    /// Sends `method path` with an optional JSON body (sent as `application/json`; no
+    /// body, no content type) and returns the raw answer, whatever its status.
     ///
     /// # Errors
     /// The server cannot be reached or does not answer in time.
@@ -124,52 +140,53 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Answer, ClientError> {
+        self.send_body(method, path, body).await
+    }
+
+    async fn send_body<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Answer, ClientError> {
         let unreachable = |reason: String| ClientError::Unreachable {
             server: self.server.clone(),
             reason,
         };
-        let mut request = Request::builder()
-            .method(method.clone())
-            .uri(format!("{}{path}", self.server))
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.server))
+            .timeout(TIMEOUT)
             .header(header::ACCEPT, "application/json");
-        if method != Method::GET {
-            request = request.header(header::CONTENT_TYPE, "application/json");
+        if let Some(body) = body {
+            request = request.json(body);
         }
         if let Some(token) = &self.token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+            request = request.bearer_auth(token);
         }
-        let body = body.map(Value::to_string).unwrap_or_default();
-        let request = request
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| ClientError::BadServer(e.to_string()))?;
-        let call = async {
-            let response = self
-                .http
-                .request(request)
-                .await
-                .map_err(|e| unreachable(error_chain(&e)))?;
-            let status = response.status();
-            let content_type = response
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned();
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| unreachable(e.to_string()))?
-                .to_bytes();
-            Ok(Answer {
-                status,
-                content_type,
-                body,
-            })
-        };
-        tokio::time::timeout(TIMEOUT, call)
+        let response = request.send().await.map_err(|e| {
+            if e.is_timeout() {
+                unreachable(format!("no answer in {} s", TIMEOUT.as_secs()))
+            } else {
+                unreachable(error_chain(&e))
+            }
+        })?;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = response
+            .bytes()
             .await
-            .map_err(|_| unreachable(format!("no answer in {} s", TIMEOUT.as_secs())))?
+            .map_err(|e| unreachable(error_chain(&e)))?;
+        Ok(Answer {
+            status,
+            content_type,
+            body,
+        })
     }
 
     /// Like [`Client::send`], but a non-2xx answer is an error carrying the problem's
@@ -184,6 +201,24 @@ impl Client {
         body: Option<&Value>,
     ) -> Result<Value, ClientError> {
         let answer = self.send(method, path, body).await?;
+        self.read(answer)
+    }
+
+    async fn typed<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let answer = self.send_body(method, path, body).await?;
+        let value = self.read(answer)?;
+        serde_json::from_value(value).map_err(|e| ClientError::BadAnswer {
+            server: self.server.clone(),
+            reason: format!("not the answer of {path} ({e})"),
+        })
+    }
+
+    fn read(&self, answer: Answer) -> Result<Value, ClientError> {
         if !answer.status.is_success() {
             let problem = answer.json();
             let detail = problem["detail"].as_str().map_or_else(
@@ -202,6 +237,58 @@ impl Client {
             server: self.server.clone(),
             reason: format!("not JSON ({e})"),
         })
+    }
+
+    /// `POST /v1/cues`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn cue(&self, request: &CueRequest) -> Result<CueAnswer, ClientError> {
+        self.typed(Method::POST, "/v1/cues", Some(request)).await
+    }
+
+    /// `POST /v1/session`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn start(&self, request: &StartSession) -> Result<Snapshot, ClientError> {
+        self.typed(Method::POST, "/v1/session", Some(request)).await
+    }
+
+    /// `POST /v1/session/{command}` (and `extend` with its seconds), acted by `by`.
+    ///
+    /// # Errors
+    /// As [`Client::call`].
+    pub async fn steer(
+        &self,
+        command: SteerCommand,
+        by: Option<Actor>,
+    ) -> Result<Snapshot, ClientError> {
+        let path = format!("/v1/session/{}", command.name());
+        match command {
+            SteerCommand::Extend(length) => {
+                let body = Extend {
+                    seconds: length.as_secs_f64(),
+                    by,
+                };
+                self.typed(Method::POST, &path, Some(&body)).await
+            }
+            _ => match by {
+                Some(by) => {
+                    self.typed(Method::POST, &path, Some(&ActedBy { by: Some(by) }))
+                        .await
+                }
+                None => self.typed::<Value, _>(Method::POST, &path, None).await,
+            },
+        }
+    }
+
+    /// `GET /v1/session`.
+    ///
+    /// # Errors
+    /// As [`Client::call`] (404 when no session was started).
+    pub async fn session(&self) -> Result<Snapshot, ClientError> {
+        self.typed::<Value, _>(Method::GET, "/v1/session", None).await
     }
 }
 
@@ -226,10 +313,18 @@ mod test {
     use super::*;
 
     #[test]
-    fn only_plain_http_urls() {
+    fn only_plain_server_urls() {
         assert!(Client::new("http://127.0.0.1:7070", None).is_ok());
         assert!(Client::new("http://localhost:7070/", None).is_ok());
-        for bad in ["127.0.0.1:7070", "https://x", "http://x/v1", "ftp://x", ""] {
+        assert!(Client::new("https://gong.example.org", None).is_ok());
+        for bad in [
+            "127.0.0.1:7070",
+            "http://x/v1",
+            "ftp://x",
+            "",
+            "http://user:pw@x",
+            "http://x?y",
+        ] {
             assert!(
                 matches!(Client::new(bad, None), Err(ClientError::BadServer(_))),
                 "{bad}"

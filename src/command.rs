@@ -162,7 +162,8 @@ impl Command {
 }
 
 fn cue(instrument: &str, rest: &[&str]) -> Result<Command, CommandError> {
-    if instrument.len() > MAX_INSTRUMENT
+    if instrument.is_empty()
+        || instrument.len() > MAX_INSTRUMENT
         || !instrument
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')

@@ -7,6 +7,7 @@
 //! [`config`]; [`client`] is its command-line client.
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod audio;
 pub mod client;
 pub mod command;

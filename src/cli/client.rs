@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
+use gongan::api::{self, CueRequest, StartSession};
 use gongan::client::{Client, DEFAULT_SERVER};
-use gongan::session::{Plan, SegmentDuration};
-use hyper::Method;
-use serde_json::{Value, json};
+use gongan::session::{Plan, SegmentDuration, Snapshot, SteerCommand};
 
 /// How to reach the server.
 #[derive(Debug, Args)]
@@ -111,34 +110,29 @@ fn client(server: &ServerArgs) -> anyhow::Result<Client> {
 /// `gongan cue`.
 pub fn cue(args: CueArgs) -> anyhow::Result<ExitCode> {
     let client = client(&args.server)?;
-    let mut body = json!({ "instrument": args.instrument, "by": super::actor() });
-    if let Some(variant) = args.variant {
-        body["variant"] = json!(variant);
-    }
-    if let Some(gain) = args.gain_db {
-        body["gain_db"] = json!(gain);
-    }
-    if let Some(quantize) = args.quantize {
-        body["quantize"] = json!(match quantize {
-            Quantize::Beat => "beat",
-            Quantize::Gong => "gong",
-        });
-    }
-    let answer = runtime()?.block_on(client.call(Method::POST, "/v1/cues", Some(&body)))?;
+    let request = CueRequest {
+        instrument: args.instrument.clone(),
+        variant: args.variant,
+        gain_db: args.gain_db,
+        quantize: args.quantize.map(|q| match q {
+            Quantize::Beat => api::Quantize::Beat,
+            Quantize::Gong => api::Quantize::Gong,
+        }),
+        by: Some(super::actor()),
+        ..CueRequest::default()
+    };
+    let answer = runtime()?.block_on(client.cue(&request))?;
     if args.server.json {
-        println!("{answer}");
+        println!("{}", serde_json::to_string(&answer)?);
     } else {
-        let coalesced = if answer["coalesced"].as_bool() == Some(true) {
+        let coalesced = if answer.coalesced {
             " (joined an identical cue: no extra stroke)"
         } else {
             ""
         };
         println!(
             "cue {}: {} at frame {} (in {:.3} s){coalesced}",
-            answer["id"],
-            args.instrument,
-            answer["frame"],
-            answer["in_seconds"].as_f64().unwrap_or(0.0)
+            answer.id, args.instrument, answer.frame, answer.in_seconds
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -146,57 +140,66 @@ pub fn cue(args: CueArgs) -> anyhow::Result<ExitCode> {
 
 /// `gongan session …`.
 pub fn session(command: SessionCommand) -> anyhow::Result<ExitCode> {
-    let (server, method, path, body) = match command {
+    let by = Some(super::actor());
+    let steer = |server: ServerArgs, command: SteerCommand| (server, Call::Steer(command));
+    let (server, call) = match command {
         SessionCommand::Start {
             plan,
             speed,
             server,
         } => {
-            let mut body = start_body(&plan)?;
-            body["by"] = json!(super::actor());
-            if let Some(speed) = speed {
-                body["speed"] = json!(speed);
-            }
-            (server, Method::POST, "/v1/session".to_owned(), Some(body))
+            let mut request = start_request(&plan)?;
+            request.speed = speed;
+            request.by = by.clone();
+            (server, Call::Start(Box::new(request)))
         }
-        SessionCommand::Pause(s) => (s, Method::POST, "/v1/session/pause".into(), acted()),
-        SessionCommand::Resume(s) => (s, Method::POST, "/v1/session/resume".into(), acted()),
-        SessionCommand::Next(s) => (s, Method::POST, "/v1/session/next".into(), acted()),
-        SessionCommand::Previous(s) => (s, Method::POST, "/v1/session/previous".into(), acted()),
-        SessionCommand::Stop(s) => (s, Method::POST, "/v1/session/stop".into(), acted()),
-        SessionCommand::Extend { by, server } => {
-            let seconds = extension_seconds(&by)?;
-            (
-                server,
-                Method::POST,
-                "/v1/session/extend".into(),
-                Some(json!({ "seconds": seconds, "by": super::actor() })),
-            )
+        SessionCommand::Pause(s) => steer(s, SteerCommand::Pause),
+        SessionCommand::Resume(s) => steer(s, SteerCommand::Resume),
+        SessionCommand::Next(s) => steer(s, SteerCommand::Next),
+        SessionCommand::Previous(s) => steer(s, SteerCommand::Previous),
+        SessionCommand::Stop(s) => steer(s, SteerCommand::Stop),
+        SessionCommand::Extend { by: length, server } => {
+            let seconds = extension_seconds(&length)?;
+            let length = Duration::try_from_secs_f64(seconds).map_err(|_| {
+                anyhow::anyhow!("{length:?} is not a length of time to add")
+            })?;
+            steer(server, SteerCommand::Extend(length))
         }
-        SessionCommand::Status(s) => (s, Method::GET, "/v1/session".into(), None),
+        SessionCommand::Status(s) => (s, Call::Status),
     };
     let client = client(&server)?;
-    let answer = runtime()?.block_on(client.call(method, &path, body.as_ref()))?;
+    let snapshot = runtime()?.block_on(async {
+        match call {
+            Call::Start(request) => client.start(&request).await,
+            Call::Steer(command) => client.steer(command, by).await,
+            Call::Status => client.session().await,
+        }
+    })?;
     if server.json {
-        println!("{answer}");
+        println!("{}", serde_json::to_string(&snapshot)?);
     } else {
-        println!("{}", summary(&answer));
+        println!("{}", summary(&snapshot));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The body of a command that only says who acts.
-fn acted() -> Option<Value> {
-    Some(json!({ "by": super::actor() }))
+/// What a `gongan session` command asks the server.
+enum Call {
+    Start(Box<StartSession>),
+    Steer(SteerCommand),
+    Status,
 }
 
-/// `{"plan_id": …}` for an id, `{"plan": …}` for a file.
-fn start_body(plan: &str) -> anyhow::Result<Value> {
+/// The start request for a plan id, or for a plan file.
+fn start_request(plan: &str) -> anyhow::Result<StartSession> {
     let path = Path::new(plan);
     let looks_like_file =
         path.is_file() || plan.ends_with(".toml") || plan.ends_with(".json") || plan.contains('/');
     if !looks_like_file {
-        return Ok(json!({ "plan_id": plan }));
+        return Ok(StartSession {
+            plan_id: Some(plan.to_owned()),
+            ..StartSession::default()
+        });
     }
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {plan}"))?;
     let parsed = if plan.ends_with(".json") {
@@ -205,7 +208,10 @@ fn start_body(plan: &str) -> anyhow::Result<Value> {
         Plan::parse_toml(&text)
     }
     .with_context(|| plan.to_owned())?;
-    Ok(json!({ "plan": parsed }))
+    Ok(StartSession {
+        plan: Some(parsed),
+        ..StartSession::default()
+    })
 }
 
 fn extension_seconds(by: &str) -> anyhow::Result<f64> {
@@ -219,24 +225,24 @@ fn extension_seconds(by: &str) -> anyhow::Result<f64> {
 }
 
 /// One line about a session snapshot.
-fn summary(snapshot: &Value) -> String {
-    let total = snapshot["segments"].as_array().map_or(0, Vec::len);
-    let remaining = snapshot["remaining_seconds"]
-        .as_f64()
-        .unwrap_or(0.0)
-        .max(0.0);
+fn summary(snapshot: &Snapshot) -> String {
+    let remaining = snapshot.remaining_seconds.max(0.0) as u64;
+    let clean = |text: &str| -> String { text.chars().filter(|c| !c.is_control()).collect() };
     let mut line = format!(
         "{}: {}, segment {}/{} \"{}\", {}:{:02} left",
-        snapshot["plan"].as_str().unwrap_or("?"),
-        snapshot["state"].as_str().unwrap_or("?"),
-        snapshot["segment"].as_u64().unwrap_or(0) + 1,
-        total,
-        snapshot["title"].as_str().unwrap_or(""),
-        (remaining as u64) / 60,
-        (remaining as u64) % 60,
+        clean(&snapshot.plan),
+        serde_json::to_value(snapshot.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        snapshot.segment + 1,
+        snapshot.segments.len(),
+        clean(&snapshot.title),
+        remaining / 60,
+        remaining % 60,
     );
-    if let Some(next) = snapshot["next"].as_str() {
-        line.push_str(&format!(", next: \"{next}\""));
+    if let Some(next) = &snapshot.next {
+        line.push_str(&format!(", next: \"{}\"", clean(next)));
     }
     line
 }

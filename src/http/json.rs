@@ -29,9 +29,13 @@ pub fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// Reads a request's body within the cap and the timeout.
+/// Reads a request's body within its route group's cap (see
+/// [`BodyCap`](super::guard::BodyCap); the API's cap otherwise) and the timeout.
 pub async fn read_body(request: Request, state: &AppState) -> Result<Bytes, ApiError> {
-    let limit = state.body_limit();
+    let limit = request
+        .extensions()
+        .get::<super::guard::BodyCap>()
+        .map_or(state.body_limit(), |cap| cap.0);
     let read =
         http_body_util::BodyExt::collect(http_body_util::Limited::new(request.into_body(), limit));
     match tokio::time::timeout(state.body_read_timeout(), read).await {

@@ -1,24 +1,67 @@
-//! The routes, the guard in front of them, and the problem answers for unknown routes and
-//! methods.
+//! The router, built from route groups that each carry their own policy (PRODUCT.md §5):
+//! public (the page, liveness, the login), `/v1` (the API: token or login session,
+//! `Origin`, JSON), `/hooks/*` (each tool's own authentication and body format) and `/l/*`
+//! (a link's secret). The [`guard`]s say what each policy checks; every answer, from
+//! every group, carries `X-Content-Type-Options: nosniff` and is traced.
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, header};
+use axum::middleware::from_fn_with_state;
 use axum::routing::{delete, get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
 
+use super::guard::{self, BodyCap};
 use super::problem::ApiError;
 use super::routes::{cues, health, history, login, packs, plans, session};
 use super::state::AppState;
-use super::{guard, openapi, page, sse};
+use super::{hooks, links, openapi, page, sse};
 
-/// Every route of the API and the page, guarded.
+/// The body cap of `/hooks/*`: other tools' payloads (a GitHub `workflow_run`, an
+/// Alertmanager group of many alerts) run to tens of kilobytes, more than the API needs.
+pub const HOOK_BODY_LIMIT: usize = 1024 * 1024;
+/// The body cap of `/l/*`: a link's action is in its path; a stream deck may send a small
+/// body, which is ignored.
+pub const LINK_BODY_LIMIT: usize = 4 * 1024;
+
+/// Every route of the API, the receivers, the links and the page.
 pub fn router(state: AppState) -> Router {
-    let limit = state.body_limit();
+    let api_limit = state.body_limit();
+    let hook_limit = api_limit.max(HOOK_BODY_LIMIT);
+    Router::new()
+        .merge(capped(public(&state), api_limit))
+        .merge(capped(api(&state), api_limit))
+        .merge(capped(hooks::router(), hook_limit))
+        .merge(capped(links::router(), LINK_BODY_LIMIT))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(state.clone(), guard::host_guard))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Anyone may reach these: the page, liveness, the login.
+fn public(state: &AppState) -> Router<AppState> {
+    let login = Router::new()
+        .route("/v1/login", post(login::login))
+        .route_layer(from_fn_with_state(state.clone(), guard::browser_guard));
     Router::new()
         .route("/", get(page::index))
         .route("/index.html", get(page::index))
         .route("/app.js", get(page::app_js))
         .route("/style.css", get(page::style))
         .route("/healthz", get(health::healthz))
+        .merge(login)
+}
+
+/// The API: the token or a login session; `Origin` and JSON on state changes.
+fn api(state: &AppState) -> Router<AppState> {
+    Router::new()
         .route("/v1/status", get(health::status))
         .route("/v1/cues", post(cues::post_cue).get(cues::list_cues))
         .route("/v1/cues/{id}", delete(cues::cancel_cue))
@@ -41,20 +84,22 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/history", get(history::list))
         .route("/v1/history/{id}", get(history::get))
         .route("/v1/history/{id}/plan", get(history::plan))
-        .route("/v1/login", post(login::login))
+        .route(
+            "/v1/links",
+            get(super::routes::links::list).post(super::routes::links::create),
+        )
+        .route("/v1/links/{name}", delete(super::routes::links::revoke))
+        .route("/v1/logout", post(login::logout))
         .route("/v1/openapi.json", get(openapi::openapi_json))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            guard::request_guard,
-        ))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            guard::host_guard,
-        ))
-        .with_state(state)
+        .route_layer(from_fn_with_state(state.clone(), guard::api_guard))
+}
+
+/// A route group with its own body cap: checked against `Content-Length` before anything
+/// else in the group, and by the body reader.
+fn capped(group: Router<AppState>, limit: usize) -> Router<AppState> {
+    group
+        .route_layer(from_fn_with_state(BodyCap(limit), guard::body_cap))
+        .route_layer(DefaultBodyLimit::max(limit))
 }
 
 async fn not_found(request: Request) -> ApiError {

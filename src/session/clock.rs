@@ -100,7 +100,7 @@ impl SessionClock {
 /// When something happened in a session: seconds of session time since its start, and
 /// the same instant in UTC (RFC 3339, milliseconds), so that a browser, another machine or
 /// a debrief can place it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Moment {
     /// Seconds since the session's start (when the buka began).
     pub seconds: f64,

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::clock::SessionClock;
@@ -623,7 +623,7 @@ impl Runner {
 }
 
 /// A running session, as status displays and `GET /v1/session` show it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     /// The session's id (its history is `GET /v1/history/{id}`).
     pub id: SessionId,
@@ -666,7 +666,7 @@ pub struct Snapshot {
 }
 
 /// One segment in a [`Snapshot`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentStatus {
     /// Title.
     pub title: String,

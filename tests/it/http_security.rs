@@ -182,23 +182,124 @@ async fn the_token_is_required_by_header_cookie_or_event_query() {
         "{cookie}"
     );
     let pair = cookie.split(';').next().unwrap().to_owned();
+    assert!(pair.starts_with("gongan_session="), "{pair}");
+    assert!(
+        !cookie.contains(TOKEN),
+        "the cookie is a session id, never the token"
+    );
     let by_cookie = server
         .send(Method::GET, "/v1/status", &[("cookie", &pair)], "")
         .await;
     assert_eq!(by_cookie.status, 200);
+    for forged in [
+        "gongan_session=wrong".to_owned(),
+        format!("gongan_session={TOKEN}"),
+        format!("gongan_token={TOKEN}"),
+    ] {
+        server
+            .send(Method::GET, "/v1/status", &[("cookie", &forged)], "")
+            .await
+            .problem(401);
+    }
+    // A logout ends the session: the same cookie no longer works.
+    let logout = server
+        .send(Method::POST, "/v1/logout", &[("cookie", &pair)], "")
+        .await;
+    assert_eq!(logout.status, 204);
+    assert!(
+        logout.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
     server
-        .send(
-            Method::GET,
-            "/v1/status",
-            &[("cookie", "gongan_token=wrong")],
-            "",
-        )
+        .send(Method::GET, "/v1/status", &[("cookie", &pair)], "")
         .await
         .problem(401);
     let mut events = server
         .events_at(&format!("/v1/events?token={TOKEN}"), &[])
         .await;
     assert_eq!(events.next().await.unwrap().0, "status");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_are_rate_limited_for_everyone() {
+    let server = TestServer::start_with(|c| {
+        c.token = Some(gongan::config::Token::parse(TOKEN).unwrap());
+    })
+    .await;
+    let mut refused = 0;
+    let mut throttled = None;
+    for _ in 0..50 {
+        let answer = server
+            .post("/v1/login", &json!({"token": "wrong-token-000000"}))
+            .await;
+        match answer.status.as_u16() {
+            401 => refused += 1,
+            429 => {
+                throttled = Some(answer);
+                break;
+            }
+            other => panic!("unexpected {other}: {}", answer.text),
+        }
+    }
+    assert_eq!(refused, 10, "a burst of ten wrong tokens, then the limit");
+    let throttled = throttled.expect("the limit applies");
+    throttled.problem(429);
+    assert_eq!(
+        throttled.json["type"],
+        "urn:gongan:problem:too-many-logins"
+    );
+    let retry: u64 = throttled.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=10).contains(&retry), "{retry}");
+    // While limited, even the right token is refused: the limit must not tell a guesser
+    // which token is right.
+    server
+        .post("/v1/login", &json!({"token": TOKEN}))
+        .await
+        .problem(429);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosts_are_parsed_strictly_and_every_answer_says_nosniff() {
+    let server = TestServer::start().await;
+    let port = server.port;
+    for host in [
+        format!("127.0.0.1:+{port}"),
+        format!("127.0.0.1:{port}x"),
+        format!("evil.example.com@127.0.0.1:{port}"),
+        format!("127.0.0.1:{port}:{port}"),
+    ] {
+        server
+            .send(Method::GET, "/healthz", &[("host", &host)], "")
+            .await
+            .problem(403);
+    }
+    // Two Host headers (hyper's client would send its own as well).
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let head = format!(
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nHost: evil.example.com\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 403") || answer.starts_with("HTTP/1.1 400"),
+        "{answer}"
+    );
+    for path in ["/", "/healthz", "/v1/status", "/no/such/route", "/hooks/slack"] {
+        let answer = server.get(path).await;
+        assert_eq!(answer.headers["x-content-type-options"], "nosniff", "{path}");
+    }
     server.stop().await;
 }
 

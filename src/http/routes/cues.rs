@@ -4,12 +4,13 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::super::json::{ApiJson, json_response};
 use super::super::problem::{ApiError, Problem};
 use super::super::state::AppState;
+pub use crate::api::{CueAnswer, CueRequest, Quantize};
 use crate::audio::Frame;
 use crate::session::{Cue, CueId, CueListing, CueTime};
 
@@ -19,55 +20,6 @@ const GAIN_RANGE_DB: std::ops::RangeInclusive<f32> = -60.0..=12.0;
 const MAX_DELAY: std::time::Duration = std::time::Duration::from_secs(3600);
 /// The longest instrument name taken.
 const MAX_NAME: usize = 64;
-
-/// Where a cue lands on the running form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Quantize {
-    /// The next beat.
-    Beat,
-    /// The next gong.
-    Gong,
-}
-
-/// A cue request.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CueRequest {
-    /// An instrument of the active pack (`GET /v1/instruments`).
-    #[schema(example = "gong")]
-    pub instrument: String,
-    /// Its variant, from 1, for pitched instruments (kenong 1–6).
-    pub variant: Option<u32>,
-    /// Level relative to the pack's, −60 to +12 dB (default 0).
-    pub gain_db: Option<f32>,
-    /// Seconds from now to play it (up to an hour); default now.
-    pub in_seconds: Option<f64>,
-    /// The engine frame to play at (see `engine.frame` in `/v1/status`), for clients that
-    /// analyse the audio; at most an hour ahead.
-    pub at: Option<u64>,
-    /// Land on the next `beat` or `gong` of the running session instead.
-    pub quantize: Option<Quantize>,
-    /// Who is cueing (`deploy-bot`, `cli:ana`…); shown in events and history.
-    #[schema(value_type = Option<String>)]
-    pub by: Option<crate::session::Actor>,
-}
-
-/// The answer to a cue.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CueAnswer {
-    /// The cue's id (a coalesced cue has the id of the cue it joined).
-    pub id: u64,
-    /// The engine frame it sounds at.
-    pub frame: u64,
-    /// Seconds from now until it is heard (the output's latency included).
-    pub in_seconds: f64,
-    /// When it will be heard, UTC (RFC 3339).
-    pub heard_at: String,
-    /// True when an identical cue in the coalescing window already covers it: no extra
-    /// stroke was added.
-    pub coalesced: bool,
-}
 
 /// Strike an instrument.
 #[utoipa::path(post, path = "/v1/cues", tag = "cues", request_body = CueRequest,

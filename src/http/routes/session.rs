@@ -5,61 +5,20 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use utoipa::ToSchema;
 
 use super::super::json::{ApiJson, OptionalJson, json_response};
-use super::super::openapi::{PlanDoc, SnapshotDoc};
+use super::super::openapi::SnapshotDoc;
 use super::super::problem::{ApiError, Problem};
 use super::super::state::AppState;
-use crate::session::{Actor, Plan, PlanId, SessionId, Snapshot, Speed, SteerCommand};
+pub use crate::api::{ActedBy, Extend, StartSession};
+use crate::session::{Actor, PlanId, SessionId, Snapshot, Speed, SteerCommand};
 
 /// The longest extension in one request.
 const MAX_EXTEND_SECONDS: f64 = 24.0 * 3600.0;
 
-/// Start a session: a saved plan or template by id, or a plan given inline.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StartSession {
-    /// A plan id from `GET /v1/plans`.
-    pub plan_id: Option<String>,
-    /// Or a whole plan.
-    #[schema(value_type = Option<PlanDoc>)]
-    pub plan: Option<Plan>,
-    /// Or a past session's id (`GET /v1/history`): run its plan again (at its speed,
-    /// unless `speed` says otherwise).
-    pub from_history: Option<String>,
-    /// Speed factor (1 = real time; 60 runs a minute a second), 0.01 to 10000.
-    pub speed: Option<f64>,
-    /// Who is starting it (`page`, `cli:ana`, `deploy-bot`…); shown in events and history.
-    #[schema(value_type = Option<String>)]
-    pub by: Option<Actor>,
-}
-
-/// Who is acting: the optional body of the session commands. A command with no body is
-/// acted by `api`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ActedBy {
-    /// Who is acting (`page`, `cli:ana`, `deploy-bot`…), 1–100 characters.
-    #[schema(value_type = Option<String>)]
-    pub by: Option<Actor>,
-}
-
 /// Who acted: the named actor, or `api`.
 pub fn actor(by: Option<Actor>) -> Actor {
     by.unwrap_or_else(Actor::unnamed)
-}
-
-/// Lengthen the current segment.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Extend {
-    /// Seconds of plan time to add, more than 0 and at most 86400.
-    pub seconds: f64,
-    /// Who is acting.
-    #[schema(value_type = Option<String>)]
-    pub by: Option<Actor>,
 }
 
 /// Start a session.
