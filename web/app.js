@@ -177,10 +177,11 @@ async function login(token) {
     $("login-error").textContent = error.status === 401 ? "That is not the token." : error.message;
     return false;
   }
-  // The server answers with an HttpOnly session cookie: the API and the EventSource
-  // carry it from now on, until the browser closes.
+  // The server answers with an HttpOnly cookie holding a login session (never the token):
+  // the API and the EventSource carry it until it expires or "log out" ends it.
   $("login-error").textContent = "";
   $("login").close();
+  $("logout").hidden = false;
   await connect();
   return true;
 }
@@ -774,6 +775,14 @@ function log(text) {
 function init() {
   document.querySelector(".controls").addEventListener("click", onControl);
   document.addEventListener("keydown", onKey);
+  $("logout").addEventListener("click", async () => {
+    try {
+      await api("POST", "/v1/logout");
+    } finally {
+      $("logout").hidden = true;
+      askToken();
+    }
+  });
   $("login-form").addEventListener("submit", (event) => {
     event.preventDefault();
     login($("token").value.trim());

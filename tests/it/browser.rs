@@ -161,9 +161,15 @@ struct Server {
 impl Server {
     /// Starts a server with the null output on `port` (0: any free port).
     fn start(port: u16) -> Server {
+        Server::start_with(port, |_| {})
+    }
+
+    /// Starts a server on `port` with the test settings changed by `change`.
+    fn start_with(port: u16, change: impl FnOnce(&mut Config)) -> Server {
         let data = tempfile::tempdir().unwrap();
         let mut config = Config::for_tests(data.path());
         config.bind = SocketAddr::from(([127, 0, 0, 1], port));
+        change(&mut config);
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -510,6 +516,55 @@ fn a_facilitator_runs_a_session_from_the_page() {
     browser.press("n");
     browser.wait_text("#title", "the second segment", |t| t == second);
     assert_eq!(server.get("/v1/session")["segment"], 1);
+}
+
+/// Issue 10: on a server with a token the page asks for it once, then works on a login
+/// session cookie (the API and the event stream); "log out" ends it and asks again.
+#[test]
+fn the_page_logs_in_with_the_token_and_out_again() {
+    const TOKEN: &str = "browser-test-token-0123";
+    let server = Server::start_with(0, |config| {
+        config.token = Some(gongan::config::Token::parse(TOKEN).unwrap());
+    });
+    let driver = Driver::start();
+    let browser = Browser::open(&driver);
+    browser.goto(&server.url());
+
+    wait_for("the login dialog", || {
+        (browser.js("return document.getElementById('login').open;", json!([])) == true)
+            .then_some(())
+    });
+    browser.js(
+        "document.getElementById('token').value = arguments[0];",
+        json!(["not-the-token-00000000"]),
+    );
+    browser.click("#login-form button[type=submit]");
+    browser.wait_text("#login-error", "the refusal", |t| !t.is_empty());
+
+    browser.js(
+        "document.getElementById('token').value = arguments[0];",
+        json!([TOKEN]),
+    );
+    browser.click("#login-form button[type=submit]");
+    browser.wait_text("#connection", "live", |t| t == "live");
+    assert!(browser.visible("#logout"));
+    // The cookie is a session id the script cannot read, not the token.
+    let cookies = browser.js("return document.cookie;", json!([]));
+    assert!(!cookies.as_str().unwrap_or("").contains(TOKEN), "{cookies}");
+    // The session cookie steers: a plan starts from the page.
+    browser.click("button.start[data-plan='incident-data-collection']");
+    browser.wait_text("#title", "the first segment", |t| !t.is_empty());
+
+    browser.click("#logout");
+    wait_for("the login dialog again", || {
+        (browser.js("return document.getElementById('login').open;", json!([])) == true)
+            .then_some(())
+    });
+    let status = browser.js(
+        "return fetch('/v1/status', {credentials: 'same-origin'}).then(r => r.status);",
+        json!([]),
+    );
+    assert_eq!(status, 401, "the old cookie no longer works");
 }
 
 /// Issue 5: the page shows "disconnected" while the server is down and reconnects by
