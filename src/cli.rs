@@ -5,6 +5,7 @@ mod devices;
 mod history;
 mod hooks;
 mod link;
+mod pack_arg;
 mod plan_arg;
 mod play;
 mod render;
@@ -62,9 +63,9 @@ enum Command {
         /// Compress time: 2 plays twice as fast.
         #[arg(long, default_value = "1")]
         speed: Speed,
-        /// The sound pack folder.
-        #[arg(long, default_value = "sounds/default")]
-        pack: PathBuf,
+        /// The sound pack: `default` (built in), an installed pack's name, or a folder.
+        #[arg(long, default_value = pack_arg::DEFAULT, value_name = "NAME|DIR")]
+        pack: String,
     },
     /// Render a whole session offline into a WAV file, strokes at their exact frames.
     #[command(
@@ -85,9 +86,9 @@ enum Command {
         /// Compress time: 2 plays twice as fast.
         #[arg(long, default_value = "1")]
         speed: Speed,
-        /// The sound pack folder.
-        #[arg(long, default_value = "sounds/default")]
-        pack: PathBuf,
+        /// The sound pack: `default` (built in), an installed pack's name, or a folder.
+        #[arg(long, default_value = pack_arg::DEFAULT, value_name = "NAME|DIR")]
+        pack: String,
     },
     /// Run the server: the HTTP API, the event stream and the page, playing to the sound card.
     #[command(after_help = "Examples:\n  gongan serve\n  \
@@ -152,9 +153,9 @@ enum PackCommand {
         gongan pack play sounds/my-pack --only gong,kenong\n  \
         gongan pack play --output wav:default-pack.wav")]
     Play {
-        /// The pack folder.
-        #[arg(default_value = "sounds/default")]
-        dir: PathBuf,
+        /// The pack: `default` (built in), an installed pack's name, or a folder.
+        #[arg(default_value = pack_arg::DEFAULT, value_name = "PACK")]
+        pack: String,
         /// Where the sound goes: device, device:NAME, null or wav:PATH.
         #[arg(long, short, default_value = "device")]
         output: OutputSpec,
@@ -225,11 +226,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Pack(PackCommand::Play {
-            dir,
+            pack,
             output,
             only,
             gap,
-        }) => play::run(&dir, &output, &only, gap),
+        }) => play::run(&pack, &output, &only, gap),
         Command::Devices => devices::run(),
         Command::Link(command) => link::run(command),
         Command::Hooks(args) => hooks::run(args),

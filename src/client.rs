@@ -77,7 +77,6 @@ impl Answer {
 
 /// A `reqwest` client builder with TLS ready (rustls with the `ring` provider): the one way
 /// gongan builds HTTP clients, for its API client and its notifications.
-#[must_use]
 pub fn http_builder() -> reqwest::ClientBuilder {
     // Installing twice is harmless: the first provider stays.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -103,7 +102,8 @@ impl Client {
     /// The URL is not a plain `http(s)://HOST[:PORT]`, or no client can be built.
     pub fn new(server: &str, token: Option<String>) -> Result<Client, ClientError> {
         let trimmed = server.trim().trim_end_matches('/');
-        let url = reqwest::Url::parse(trimmed).map_err(|_| ClientError::BadServer(server.to_owned()))?;
+        let url =
+            reqwest::Url::parse(trimmed).map_err(|_| ClientError::BadServer(server.to_owned()))?;
         let plain = matches!(url.scheme(), "http" | "https")
             && url.host_str().is_some()
             && url.username().is_empty()
@@ -288,7 +288,8 @@ impl Client {
     /// # Errors
     /// As [`Client::call`] (404 when no session was started).
     pub async fn session(&self) -> Result<Snapshot, ClientError> {
-        self.typed::<Value, _>(Method::GET, "/v1/session", None).await
+        self.typed::<Value, _>(Method::GET, "/v1/session", None)
+            .await
     }
 }
 

@@ -145,7 +145,11 @@ pub enum PackChoice {
 }
 
 impl PackChoice {
-    fn parse(text: &str) -> Result<PackChoice, ConfigError> {
+    /// Reads `default`, an installed pack's name, or a folder.
+    ///
+    /// # Errors
+    /// Neither a pack name nor a path.
+    pub fn parse(text: &str) -> Result<PackChoice, ConfigError> {
         let text = text.trim();
         if text.is_empty() || text == "default" {
             return Ok(PackChoice::Default);

@@ -1,11 +1,10 @@
 //! `gongan pack play`: every instrument of a pack, once, so a team can hear it.
 
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use gongan::audio::output::{self, OutputSpec, WavOutput};
 use gongan::audio::{EngineConfig, EngineEvent, Frame, Sound, engine};
 use gongan::pack::Pack;
@@ -21,9 +20,9 @@ const ORDER: [&str; 8] = [
 /// [`STALL`](gongan::audio::output::STALL) before calling it failed).
 const OUTAGE_PATIENCE: Duration = Duration::from_secs(5);
 
-/// Plays (or renders) each instrument of the pack at `dir`, each variant in turn, `gap`
-/// seconds apart.
-pub fn run(dir: &Path, spec: &OutputSpec, only: &[String], gap: f64) -> anyhow::Result<ExitCode> {
+/// Plays (or renders) each instrument of the pack `pack` names, each variant in turn,
+/// `gap` seconds apart.
+pub fn run(pack: &str, spec: &OutputSpec, only: &[String], gap: f64) -> anyhow::Result<ExitCode> {
     if !(gap.is_finite() && (0.05..=60.0).contains(&gap)) {
         bail!("--gap must be between 0.05 and 60 seconds, not {gap}");
     }
@@ -42,8 +41,7 @@ pub fn run(dir: &Path, spec: &OutputSpec, only: &[String], gap: f64) -> anyhow::
             (controller, Sink::RealTime(running))
         }
     };
-    let pack = Pack::load(dir, controller.sample_rate())
-        .with_context(|| format!("cannot load the pack in {}", dir.display()))?;
+    let pack = super::pack_arg::load_pack(pack, controller.sample_rate())?;
     let strokes = tour(&pack, only)?;
 
     let rate = controller.sample_rate();

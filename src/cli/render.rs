@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use anyhow::Context;
 use gongan::audio::DEFAULT_SAMPLE_RATE;
-use gongan::pack::Pack;
 use gongan::session::{RenderOptions, Speed, TimelineOptions, render_session};
 
 use super::plan_arg::load_plan;
@@ -18,11 +17,10 @@ pub fn run(
     output: &Path,
     events: Option<&Path>,
     speed: Speed,
-    pack: &Path,
+    pack: &str,
 ) -> anyhow::Result<ExitCode> {
     let plan = load_plan(plan)?;
-    let pack = Pack::load(pack, DEFAULT_SAMPLE_RATE)
-        .with_context(|| format!("cannot load the pack in {}", pack.display()))?;
+    let pack = super::pack_arg::load_pack(pack, DEFAULT_SAMPLE_RATE)?;
     let options = RenderOptions::new(TimelineOptions::new(DEFAULT_SAMPLE_RATE).with_speed(speed));
     let show = std::io::stderr().is_terminal();
     let started = Instant::now();

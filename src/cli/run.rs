@@ -5,17 +5,15 @@
 //! tests) can steer it too.
 
 use std::io::{IsTerminal, Read, Write};
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEventKind, KeyModifiers};
 use crossterm::{cursor, execute, queue, style, terminal};
 use gongan::audio::EngineConfig;
 use gongan::audio::output::{self, OutputSpec};
-use gongan::pack::Pack;
 use gongan::session::{
     Conductor, ConductorConfig, ConductorHandle, Debrief, Event, MemoryJournal, SessionEvent,
     SessionRecord, Snapshot, Speed, State, SteerCommand,
@@ -52,7 +50,7 @@ impl Key {
 }
 
 /// Runs the plan named by `plan` on `spec` until it finishes or the facilitator stops it.
-pub fn run(plan: &str, spec: &OutputSpec, speed: Speed, pack: &Path) -> anyhow::Result<ExitCode> {
+pub fn run(plan: &str, spec: &OutputSpec, speed: Speed, pack: &str) -> anyhow::Result<ExitCode> {
     if matches!(spec, OutputSpec::Wav(_)) {
         bail!(
             "`gongan run` plays in real time; to render to a file use `gongan render PLAN -o FILE.wav`"
@@ -60,8 +58,7 @@ pub fn run(plan: &str, spec: &OutputSpec, speed: Speed, pack: &Path) -> anyhow::
     }
     let plan = load_plan(plan)?;
     let (controller, running) = output::start(spec, EngineConfig::default())?;
-    let pack = Pack::load(pack, controller.sample_rate())
-        .with_context(|| format!("cannot load the pack in {}", pack.display()))?;
+    let pack = super::pack_arg::load_pack(pack, controller.sample_rate())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -674,3 +674,51 @@ fn the_pack_commands_print_one_line_per_problem_and_set_the_exit_code() {
     let out = String::from_utf8(bad.stdout).unwrap();
     assert_eq!(out.lines().count(), 2, "{out}");
 }
+
+/// Issue 11: the default pack travels in the binary, so the commands that play without a
+/// server work from any folder, and `--pack default` names it.
+#[test]
+fn the_default_pack_works_from_any_folder() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let gongan = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gongan"))
+            .args(args)
+            .current_dir(elsewhere.path())
+            .output()
+            .unwrap()
+    };
+    let render = gongan(&[
+        "render",
+        "incident-data-collection",
+        "-o",
+        "drill.wav",
+        "--speed",
+        "600",
+        "--pack",
+        "default",
+    ]);
+    assert!(render.status.success(), "{render:?}");
+    let wav = hound::WavReader::open(elsewhere.path().join("drill.wav")).unwrap();
+    let full_scale = (1u64 << (wav.spec().bits_per_sample - 1)) as f32;
+    let peak = match wav.spec().sample_format {
+        hound::SampleFormat::Float => wav
+            .into_samples::<f32>()
+            .map(|s| s.unwrap().abs())
+            .fold(0.0, f32::max),
+        hound::SampleFormat::Int => wav
+            .into_samples::<i32>()
+            .map(|s| s.unwrap().unsigned_abs() as f32 / full_scale)
+            .fold(0.0, f32::max),
+    };
+    assert!(peak > 0.01, "the render has strokes in it (peak {peak})");
+
+    let tour = gongan(&["pack", "play", "--output", "wav:tour.wav", "--only", "gong"]);
+    assert!(tour.status.success(), "{tour:?}");
+    assert!(elsewhere.path().join("tour.wav").is_file());
+
+    let missing = gongan(&["pack", "play", "no-such-pack", "--output", "wav:x.wav"]);
+    assert!(!missing.status.success());
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no-such-pack"), "{stderr}");
+}
