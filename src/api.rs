@@ -116,4 +116,3 @@ pub struct Login {
     /// The server's token.
     pub token: String,
 }
-

@@ -160,9 +160,8 @@ pub fn session(command: SessionCommand) -> anyhow::Result<ExitCode> {
         SessionCommand::Stop(s) => steer(s, SteerCommand::Stop),
         SessionCommand::Extend { by: length, server } => {
             let seconds = extension_seconds(&length)?;
-            let length = Duration::try_from_secs_f64(seconds).map_err(|_| {
-                anyhow::anyhow!("{length:?} is not a length of time to add")
-            })?;
+            let length = Duration::try_from_secs_f64(seconds)
+                .map_err(|_| anyhow::anyhow!("{length:?} is not a length of time to add"))?;
             steer(server, SteerCommand::Extend(length))
         }
         SessionCommand::Status(s) => (s, Call::Status),

@@ -99,7 +99,11 @@ fn split_host(host: &str) -> Option<(&str, Option<&str>)> {
             rest => Some(rest.strip_prefix(':')?),
         };
         let inside = &name[1..name.len() - 1];
-        if inside.is_empty() || !inside.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.') {
+        if inside.is_empty()
+            || !inside
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        {
             return None;
         }
         (name, port)
@@ -110,7 +114,9 @@ fn split_host(host: &str) -> Option<(&str, Option<&str>)> {
         };
         let valid = !name.is_empty()
             && name.len() <= 253
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
         if !valid {
             return None;
         }
@@ -172,11 +178,7 @@ pub async fn host_guard(State(state): State<AppState>, request: Request, next: N
 
 /// Caps a route group's body: the declared `Content-Length` is checked at once, and the
 /// cap travels with the request for the body reader.
-pub async fn body_cap(
-    State(cap): State<BodyCap>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub async fn body_cap(State(cap): State<BodyCap>, mut request: Request, next: Next) -> Response {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)

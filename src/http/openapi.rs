@@ -162,13 +162,48 @@ pub struct SegmentDoc {
         history::get,
         history::plan,
         super::sse::events,
+        super::routes::links::create,
+        super::routes::links::list,
+        super::routes::links::revoke,
+        super::links::trigger,
         login::login,
+        login::logout,
         openapi_json,
     ),
     components(schemas(super::problem::Problem)),
-    modifiers(&ProblemTypes)
+    modifiers(&ProblemTypes, &ProblemContent)
 )]
 pub struct ApiDoc;
+
+/// Every error answer is `application/problem+json`, as the server sends it (utoipa
+/// would otherwise say `application/json` for a `Problem` body).
+struct ProblemContent;
+
+impl Modify for ProblemContent {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for (status, response) in &mut operation.responses.responses {
+                    let is_error = status.starts_with('4') || status.starts_with('5');
+                    if let (true, RefOr::T(response)) = (is_error, response)
+                        && let Some(content) = response.content.shift_remove("application/json")
+                    {
+                        response
+                            .content
+                            .insert(super::problem::PROBLEM_JSON.to_owned(), content);
+                    }
+                }
+            }
+        }
+    }
+}
 
 /// Lists every problem type on the `Problem` schema — as a table in its description, and
 /// as `x-problem-types` (`[{type, status, meaning}]`) for tools — from the one table the
@@ -259,6 +294,30 @@ mod test {
     }
 
     #[test]
+    fn error_answers_are_problem_json_and_bodyless_posts_are_allowed() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut errors = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                for (status, response) in operation["responses"].as_object().unwrap() {
+                    if status.starts_with('4') || status.starts_with('5') {
+                        errors += 1;
+                        let content = keys(&response["content"]);
+                        assert_eq!(
+                            content,
+                            BTreeSet::from(["application/problem+json".to_owned()]),
+                            "{method} {path} {status}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(errors > 20, "{errors}");
+        let next = &doc["paths"]["/v1/session/next"]["post"]["requestBody"];
+        assert_ne!(next["required"], true, "a bare POST is fine: {next}");
+    }
+
+    #[test]
     fn every_problem_type_is_listed_with_its_status() {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
         let problem = &doc["components"]["schemas"]["Problem"];
@@ -294,6 +353,9 @@ mod test {
             "/v1/events",
             "/v1/login",
             "/v1/openapi.json",
+            "/v1/links",
+            "/v1/links/{name}",
+            "/l/{secret}/{action}",
         ] {
             assert!(paths.contains_key(path), "{path} is missing");
         }

@@ -41,7 +41,15 @@ pub fn router(state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                tracing::debug_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %redacted(request.uri().path())
+                )
+            }),
+        )
         .with_state(state)
 }
 
@@ -106,10 +114,35 @@ async fn not_found(request: Request) -> ApiError {
     ApiError::NotFound(format!(
         "no route {} {}; GET /v1/openapi.json lists them",
         request.method(),
-        request.uri().path()
+        redacted(request.uri().path())
     ))
+}
+
+/// A path as logs and error details may show it: a link's secret (`/l/SECRET/…`,
+/// `/listen/SECRET`) is a password and never leaves the request.
+fn redacted(path: &str) -> std::borrow::Cow<'_, str> {
+    for prefix in ["/l/", "/listen/"] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let after = rest.find('/').map_or("", |i| &rest[i..]);
+            return format!("{prefix}…{after}").into();
+        }
+    }
+    path.into()
 }
 
 async fn method_not_allowed(request: Request) -> ApiError {
     ApiError::MethodNotAllowed(request.method().to_string())
+}
+
+#[cfg(test)]
+mod test {
+    use super::redacted;
+
+    #[test]
+    fn link_secrets_never_reach_a_log() {
+        assert_eq!(redacted("/l/0123abcd/next"), "/l/…/next");
+        assert_eq!(redacted("/l/0123abcd"), "/l/…");
+        assert_eq!(redacted("/listen/0123abcd"), "/listen/…");
+        assert_eq!(redacted("/v1/session/next"), "/v1/session/next");
+    }
 }

@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::session::Journal;
 use crate::session::{Conductor, ConductorConfig, ConductorHandle, OutputEvent, rfc3339};
 use crate::store::journal::{HistoryReader, SqliteJournal, UnwritableJournal};
+use crate::store::links::LinkStore;
 use crate::store::{Database, StoreError};
 use crate::store::{PackRegistry, PlanStore};
 
@@ -58,6 +59,7 @@ pub struct Application {
     output: Arc<RunningOutput>,
     shutdown: Arc<watch::Sender<bool>>,
     header_read_timeout: Duration,
+    notifier: Option<crate::notify::Notifier>,
 }
 
 /// Stops a running [`Application`] from anywhere (a signal handler, a test).
@@ -126,6 +128,17 @@ impl Application {
             }
             Err(error) => return Err(StartupError::Store(error)),
         };
+        // Links on their own connection (a lookup never waits for the journal); a data
+        // dir that cannot be written leaves them unavailable, saying why, like history.
+        let data_dir = config.data_dir.clone();
+        let links = match tokio::task::spawn_blocking(move || Database::open(&data_dir))
+            .await
+            .map_err(|e| StartupError::Store(StoreError::Database(e.to_string())))?
+        {
+            Ok(db) => LinkStore::new(db),
+            Err(StoreError::Full(why)) => LinkStore::unavailable(why),
+            Err(error) => return Err(StartupError::Store(error)),
+        };
         let conductor = Conductor::spawn(
             controller,
             packs.active().1,
@@ -136,6 +149,10 @@ impl Application {
             },
             journal,
         );
+        // Subscribed before a resume, so the `resumed` event is heard.
+        let notifier =
+            crate::notify::Notifier::start(&conductor, &config.data_dir, &config.hooks.notify)
+                .await;
         if let Some(record) = unfinished {
             let id = record.id.clone();
             // A session the journal cannot take up is left as history, not a reason to
@@ -168,6 +185,7 @@ impl Application {
             packs,
             plans: PlanStore::open(&config.data_dir),
             history: Arc::new(history),
+            links: Arc::new(links),
             guard: GuardConfig {
                 port: addr.port(),
                 allowed_hosts,
@@ -176,6 +194,7 @@ impl Application {
             },
             logins: super::logins::Logins::default(),
             hooks: Arc::new(config.hooks.clone()),
+            deliveries: crate::receivers::dedup::Dedup::default(),
             body_limit: config.body_limit,
             body_read_timeout: config.body_read_timeout,
             shutdown: shutdown_rx,
@@ -187,6 +206,7 @@ impl Application {
             output,
             shutdown: Arc::new(shutdown),
             header_read_timeout: config.header_read_timeout,
+            notifier,
         })
     }
 
@@ -224,6 +244,7 @@ impl Application {
             output,
             shutdown,
             header_read_timeout,
+            notifier,
             ..
         } = self;
         let mut stop = shutdown.subscribe();
@@ -272,6 +293,9 @@ impl Application {
             .is_err()
         {
             tracing::warn!("some connections did not finish in time; closing them");
+        }
+        if let Some(notifier) = notifier {
+            notifier.stop().await;
         }
         drop(output);
     }

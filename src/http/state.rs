@@ -10,8 +10,10 @@ use super::guard::GuardConfig;
 use super::logins::Logins;
 use crate::audio::output::{OutputKind, RunningOutput};
 use crate::config::Hooks;
+use crate::receivers::dedup::Dedup;
 use crate::session::ConductorHandle;
 use crate::store::journal::HistoryReader;
+use crate::store::links::LinkStore;
 use crate::store::{PackRegistry, PlanStore};
 
 /// Shared, cheap to clone (one `Arc`).
@@ -30,12 +32,16 @@ pub struct Inner {
     pub plans: PlanStore,
     /// Past (and the running) sessions, read from the journal.
     pub history: Arc<HistoryReader>,
+    /// Capability links.
+    pub links: Arc<LinkStore>,
     /// Host, origin and token rules.
     pub guard: GuardConfig,
     /// The page's login sessions.
     pub logins: Logins,
     /// The receivers' secrets and mapping rules, and the notification targets.
     pub hooks: Arc<Hooks>,
+    /// The receivers' deliveries taken lately, so a tool's retry plays nothing twice.
+    pub deliveries: Dedup,
     /// Request body cap.
     pub body_limit: usize,
     /// How long a body may take to arrive.
@@ -75,6 +81,12 @@ impl AppState {
         &self.0.history
     }
 
+    /// The capability links.
+    #[must_use]
+    pub fn links(&self) -> &Arc<LinkStore> {
+        &self.0.links
+    }
+
     /// The security rules.
     #[must_use]
     pub fn guard(&self) -> &GuardConfig {
@@ -91,6 +103,12 @@ impl AppState {
     #[must_use]
     pub fn hooks(&self) -> &Arc<Hooks> {
         &self.0.hooks
+    }
+
+    /// The receivers' deliveries taken lately.
+    #[must_use]
+    pub fn deliveries(&self) -> &Dedup {
+        &self.0.deliveries
     }
 
     /// Request body cap in bytes.

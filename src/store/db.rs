@@ -55,7 +55,10 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE UNIQUE INDEX links_live_name ON links (name) WHERE revoked_ns IS NULL;",
     // 3: the notification outbox: each message to each target, kept until delivered, so
-    // a restart or an unreachable chat loses none. `body` is what is POSTed.
+    // a restart or an unreachable chat loses none. `body` is what is POSTed; `seq` (never
+    // reused: AUTOINCREMENT) is its delivery id. A message the target refused for good (a
+    // 4xx other than 408/429) gets `failed_ns` and its `last_error` instead of
+    // `delivered_ns`: kept for the record, never retried, and the next one goes on.
     "CREATE TABLE outbox (
         seq          INTEGER PRIMARY KEY AUTOINCREMENT,
         target       TEXT NOT NULL,
@@ -65,9 +68,11 @@ const MIGRATIONS: &[&str] = &[
         attempts     INTEGER NOT NULL DEFAULT 0,
         next_ns      INTEGER NOT NULL,
         delivered_ns INTEGER,
+        failed_ns    INTEGER,
         last_error   TEXT
     );
-    CREATE INDEX outbox_pending ON outbox (target, seq) WHERE delivered_ns IS NULL;",
+    CREATE INDEX outbox_pending ON outbox (target, seq)
+        WHERE delivered_ns IS NULL AND failed_ns IS NULL;",
 ];
 
 /// An open connection to the data dir's database.

@@ -247,10 +247,7 @@ async fn failed_logins_are_rate_limited_for_everyone() {
     assert_eq!(refused, 10, "a burst of ten wrong tokens, then the limit");
     let throttled = throttled.expect("the limit applies");
     throttled.problem(429);
-    assert_eq!(
-        throttled.json["type"],
-        "urn:gongan:problem:too-many-logins"
-    );
+    assert_eq!(throttled.json["type"], "urn:gongan:problem:too-many-logins");
     let retry: u64 = throttled.headers["retry-after"]
         .to_str()
         .unwrap()
@@ -296,9 +293,18 @@ async fn hosts_are_parsed_strictly_and_every_answer_says_nosniff() {
         answer.starts_with("HTTP/1.1 403") || answer.starts_with("HTTP/1.1 400"),
         "{answer}"
     );
-    for path in ["/", "/healthz", "/v1/status", "/no/such/route", "/hooks/slack"] {
+    for path in [
+        "/",
+        "/healthz",
+        "/v1/status",
+        "/no/such/route",
+        "/hooks/slack",
+    ] {
         let answer = server.get(path).await;
-        assert_eq!(answer.headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(
+            answer.headers["x-content-type-options"], "nosniff",
+            "{path}"
+        );
     }
     server.stop().await;
 }

@@ -8,13 +8,17 @@ static ALLOCATOR: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisable
 mod browser;
 mod disk;
 mod engine;
+mod hooks_alerts;
+mod hooks_chat;
 mod http;
 mod http_cli;
 mod http_events;
 mod http_security;
 mod http_sound;
 mod http_support;
+mod links;
 mod live_clock;
+mod notify;
 mod pack;
 mod pulse;
 mod recorder;

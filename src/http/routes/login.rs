@@ -13,8 +13,8 @@ use super::super::guard::cookie;
 use super::super::json::ApiJson;
 use super::super::logins::SESSION_COOKIE;
 use super::super::problem::{ApiError, Problem, ProblemType};
-pub use crate::api::Login;
 use super::super::state::AppState;
+pub use crate::api::Login;
 
 /// Check the token and start a login session: the `gongan_session` cookie (HttpOnly,
 /// SameSite=Strict) carries its random id. Failed logins are rate-limited.
