@@ -11,6 +11,7 @@ mod play;
 mod render;
 mod run;
 mod serve;
+mod table;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

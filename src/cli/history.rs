@@ -116,23 +116,7 @@ fn table(sessions: &[SessionSummary]) -> String {
             ]
         })
         .collect();
-    let header = ["ID", "PLAN", "STARTED (UTC)", "ENDED", "BY"].map(str::to_owned);
-    let mut widths = header.clone().map(|h| h.chars().count());
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in std::iter::once(&header).chain(&rows) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
+    let mut out = super::table::table(["ID", "PLAN", "STARTED (UTC)", "ENDED", "BY"], &rows);
     out.push_str("\n`gongan history ID` prints a session's debrief sheet.\n");
     out
 }

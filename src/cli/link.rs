@@ -204,24 +204,7 @@ fn table(links: &[LinkInfo]) -> String {
             ]
         })
         .collect();
-    let header = ["NAME", "ALLOWS", "CREATED (UTC)", "BY"].map(str::to_owned);
-    let mut widths = header.clone().map(|h| h.chars().count());
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in std::iter::once(&header).chain(&rows) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
+    super::table::table(["NAME", "ALLOWS", "CREATED (UTC)", "BY"], &rows)
 }
 
 fn revoke(name: &str, data_dir: &Path) -> anyhow::Result<ExitCode> {

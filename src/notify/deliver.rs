@@ -55,10 +55,7 @@ impl Default for DeliveryPolicy {
 /// # Errors
 /// [`NotifyError::Client`] when the TLS setup fails.
 pub fn http_client(policy: &DeliveryPolicy) -> Result<reqwest::Client, NotifyError> {
-    // Another part of gongan may have installed it already; either way there is one.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .user_agent(concat!("gongan/", env!("CARGO_PKG_VERSION")))
+    crate::client::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(policy.timeout)
         .connect_timeout(policy.timeout.min(Duration::from_secs(5)))

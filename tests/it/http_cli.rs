@@ -1,41 +1,9 @@
 //! `gongan cue`, `gongan session` and `gongan serve` as a user runs them (issue 4).
 
-use std::process::{Command, Output};
+use std::process::Command;
 
+use crate::cli_support::{error_line, gongan, stdout};
 use crate::http_support::TestServer;
-
-async fn gongan(args: &[&str]) -> Output {
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_gongan"))
-            .args(&args)
-            .env_remove("GONGAN_SERVER")
-            .env_remove("GONGAN_TOKEN")
-            .env_remove("GONGAN_BIND")
-            .env("RUST_LOG", "off")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// The one line a failing command prints.
-fn error_line(output: &Output) -> String {
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    stderr
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cue_and_session_commands_drive_a_running_server() {

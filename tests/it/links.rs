@@ -9,6 +9,7 @@ use hyper::Method;
 use hyper::body::Bytes;
 use serde_json::{Value, json};
 
+use crate::cli_support::{error_line, gongan_with, stdout};
 use crate::http_support::{Reply, TestServer};
 
 /// A POST as a stream deck sends it: no body, no content type.
@@ -315,38 +316,7 @@ async fn links_need_no_token_but_managing_them_does() {
 // The command line.
 
 async fn gongan(args: &[&str]) -> Output {
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_gongan"))
-            .args(&args)
-            .env_remove("GONGAN_SERVER")
-            .env_remove("GONGAN_DATA_DIR")
-            .env("USER", "ana")
-            .env("RUST_LOG", "off")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
-
-#[track_caller]
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// The one line a failing command prints.
-#[track_caller]
-fn error_line(output: &Output) -> String {
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    stderr
+    gongan_with(args, &[("USER", "ana")]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

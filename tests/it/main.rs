@@ -6,6 +6,7 @@
 static ALLOCATOR: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;
 
 mod browser;
+mod cli_support;
 mod disk;
 mod engine;
 mod hooks_alerts;

@@ -6,7 +6,6 @@
 //! request it gets (and how it answered) into a channel the test awaits.
 
 use std::collections::VecDeque;
-use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -20,6 +19,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::sync::mpsc;
 
+use crate::cli_support::{error_line, gongan_with as gongan, stdout};
 use crate::http_support::{PATIENCE, TestServer};
 use crate::serve_process::ServeProcess;
 
@@ -376,44 +376,6 @@ async fn messages_waiting_for_a_target_survive_a_kill_9() {
     ids.dedup();
     assert_eq!(ids.len(), got.len(), "each delivered once");
     second.kill9();
-}
-
-async fn gongan(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_gongan"));
-        command.args(&args).env("RUST_LOG", "off");
-        for (variable, _) in gongan::config::hooks::SECRET_VARIABLES {
-            command.env_remove(variable);
-        }
-        command
-            .env_remove("GONGAN_CONFIG")
-            .env_remove("GONGAN_SERVER");
-        command.envs(env).output().unwrap()
-    })
-    .await
-    .unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// The one line a failing command prints.
-fn error_line(output: &Output) -> String {
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    stderr
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
