@@ -15,7 +15,6 @@ use hyper::{Method, Request};
 use serde_json::{Value, json};
 
 use crate::http_support::Reply;
-use crate::support::in_ci;
 
 /// What "answers quickly" means here: generous for a shared 2-core machine, and far less
 /// than reading 1.5 GB of `/dev/zero` or forever on a FIFO.
@@ -304,34 +303,36 @@ async fn issue_9_plans_that_are_not_plain_files_are_skipped_quickly_and_quote_no
 struct Mount(PathBuf);
 
 impl Mount {
-    /// Runs `mount ARGS… DIR`; `None` when this machine does not allow it (not root, no
-    /// `CAP_SYS_ADMIN`) — then the test says so and ends, except in CI where it fails.
-    fn new(args: &[&str], dir: &Path) -> Option<Mount> {
+    /// Runs `mount ARGS… DIR`; fails the test when this machine does not allow it (not
+    /// root, no `CAP_SYS_ADMIN`).
+    fn new(args: &[&str], dir: &Path) -> Mount {
         let output = Command::new("mount").args(args).arg(dir).output();
         match output {
-            Ok(output) if output.status.success() => Some(Mount(dir.to_owned())),
+            Ok(output) if output.status.success() => Mount(dir.to_owned()),
             other => {
                 let why = match other {
                     Ok(output) => String::from_utf8_lossy(&output.stderr).into_owned(),
                     Err(error) => error.to_string(),
                 };
-                assert!(!in_ci(), "cannot mount on {}: {why}", dir.display());
-                eprintln!("skipped: cannot mount on {}: {why}", dir.display());
-                None
+                // A missing dependency fails the test, in CI and out of it.
+                panic!(
+                    "cannot mount on {}: {why}; these tests need root",
+                    dir.display()
+                )
             }
         }
     }
 
     /// Remounts it read-only (a bind mount of `dir` onto itself first).
-    fn read_only(dir: &Path) -> Option<Mount> {
-        let mount = Mount::new(&["--bind", &dir.to_string_lossy()], dir)?;
+    fn read_only(dir: &Path) -> Mount {
+        let mount = Mount::new(&["--bind", &dir.to_string_lossy()], dir);
         let status = Command::new("mount")
             .args(["-o", "remount,bind,ro"])
             .arg(dir)
             .status()
             .unwrap();
         assert!(status.success(), "remount read-only");
-        Some(mount)
+        mount
     }
 }
 
@@ -348,9 +349,7 @@ async fn issue_9_a_plan_save_onto_a_read_only_plans_folder_is_507_and_changes_no
     let plans = data.path().join("plans");
     std::fs::create_dir_all(&plans).unwrap();
     std::fs::write(plans.join("keep.toml"), PLAN_TOML).unwrap();
-    let Some(_read_only) = Mount::read_only(&plans) else {
-        return;
-    };
+    let _read_only = Mount::read_only(&plans);
     let server = Server::start(data.path()).await;
 
     let detail = problem(
@@ -390,9 +389,7 @@ async fn issue_9_a_plan_save_onto_a_full_disk_is_507_and_leaves_nothing_half_wri
     let data = tempfile::tempdir().unwrap();
     let plans = data.path().join("plans");
     std::fs::create_dir_all(&plans).unwrap();
-    let Some(_tmpfs) = Mount::new(&["-t", "tmpfs", "-o", "size=64k", "tmpfs"], &plans) else {
-        return;
-    };
+    let _tmpfs = Mount::new(&["-t", "tmpfs", "-o", "size=64k", "tmpfs"], &plans);
     std::fs::write(plans.join("keep.toml"), PLAN_TOML).unwrap();
     // Fill it: the write fails part-way with "no space left", as intended.
     let filled = std::fs::write(plans.join("filler"), vec![b'x'; 256 * 1024]);
