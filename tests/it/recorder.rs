@@ -27,6 +27,9 @@
 //! microseconds, so it is not early by more than about 0.1 ms either: **±0.1 ms**.
 //! `paplay` of a WAV file, request → heard, measured the same way in those runs: 4.0–7.0 ms
 //! median (least 3.7–6.2 ms).
+//! Placing each frame by the later of the floors behind and ahead of it (so that frames the
+//! recording lost under load do not place later ones early; see `MonitorClock::offset_near`)
+//! gave 0.14–0.17 ms (least) and 0.23–0.24 ms (median) in two runs on an idle machine.
 
 use std::io::Read;
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -254,8 +257,9 @@ pub struct MonitorClock {
     drift: f64,
 }
 
-/// The steady chunks that place a frame: those that began in the half second before it,
-/// or in the 20 ms after it (the chunks of the frame itself; see `offset_near`).
+/// The steady chunks that place a frame: those that began in the half second before it
+/// or in the 20 ms after it (the chunks of the frame itself), and those of the half second
+/// after it (see `offset_near`).
 const BEFORE: u64 = RATE as u64 / 2;
 const AFTER: u64 = RATE as u64 / 50;
 /// Fewest steady chunks to place a frame by; the span widens until it holds this many.
@@ -299,35 +303,53 @@ impl MonitorClock {
         clock
     }
 
-    /// The host instant of frame 0, as the steady chunks around `frame` place it: their
-    /// earliest. Not one origin for the whole recording: the monitor's frames do not keep
-    /// exactly to the host's clock. A stream that starts, stops or returns from an underrun
-    /// makes the null sink rewind and render again, and the monitor can hand on the
-    /// re-rendered frames after those it had delivered — the recording gains up to a block
-    /// (measured: a 1.8 ms step when a `pacat` stream ended; 60–100 ppm in a session with
-    /// gongan's stream, by `benches/sound_path.rs`); and the sink advances its clock by each
-    /// block's length rounded down to a microsecond (a few ppm either way). A gained frame
-    /// moves the offsets of later chunks down, never of earlier ones, so a frame is placed
-    /// by the chunks before it, and the few after it that carry it.
+    /// The host instant of frame 0, as the steady chunks around `frame` place it. Not one
+    /// origin for the whole recording: the monitor's frames do not keep exactly to the
+    /// host's clock, and they step.
+    ///
+    /// - The recording can *gain* frames: a stream that starts, stops or returns from an
+    ///   underrun makes the null sink rewind and render again, and the monitor can hand on
+    ///   the re-rendered frames after those it had delivered (measured: a 1.8 ms step when
+    ///   a `pacat` stream ended; 60–100 ppm in a session with gongan's stream, by
+    ///   `benches/sound_path.rs`). Later chunks' offsets step down.
+    /// - It can *lose* frames when the machine is busy (a click placed 1.07 ms before it
+    ///   was written, in a local run with builds going). Later chunks' offsets step up.
+    /// - And the sink advances its clock by each block's length rounded down to a
+    ///   microsecond (a few ppm either way).
+    ///
+    /// A floor (the earliest chunk) over the chunks behind the frame is right unless frames
+    /// were lost behind it — it then places the frame early; a floor over the chunks ahead
+    /// is right unless frames were gained ahead of it — early again. Each is only ever
+    /// early, so the frame is placed by the later of the two.
     fn offset_near(&self, frame: u64) -> Instant {
-        let (mut before, mut after) = (BEFORE, AFTER);
+        let behind = self
+            .floor(frame.saturating_sub(BEFORE), frame.saturating_add(AFTER))
+            .expect("steady chunks");
+        match self.floor(frame, frame.saturating_add(BEFORE)) {
+            Some(ahead) => behind.max(ahead),
+            None => behind,
+        }
+    }
+
+    /// The earliest offset among the steady chunks that began in `from..=to`, the span
+    /// widened on both sides until it holds [`FEWEST`] of them; `None` if no chunk began
+    /// at `from` or later.
+    fn floor(&self, from: u64, to: u64) -> Option<Instant> {
+        let first = self.points.partition_point(|p| p.0 < from);
+        if first == self.points.len() {
+            return None;
+        }
+        let width = to.saturating_sub(from).max(1);
+        let (mut from, mut to) = (from, to);
         loop {
-            let from = self
-                .points
-                .partition_point(|p| p.0 < frame.saturating_sub(before));
-            let to = self
-                .points
-                .partition_point(|p| p.0 <= frame.saturating_add(after));
-            if to - from >= FEWEST || (from == 0 && to == self.points.len()) {
-                return self.points[from..to]
-                    .iter()
-                    .map(|p| p.1)
-                    .min()
-                    .expect("steady chunks");
+            let start = self.points.partition_point(|p| p.0 < from);
+            let end = self.points.partition_point(|p| p.0 <= to);
+            if end - start >= FEWEST || (start == 0 && end == self.points.len()) {
+                return self.points[start..end].iter().map(|p| p.1).min();
             }
-            // Near the start of a recording there is nothing before: look further on.
-            before *= 2;
-            after *= 2;
+            // Near either end of a recording there are few chunks: look further.
+            from = from.saturating_sub(width);
+            to = to.saturating_add(width);
         }
     }
 
