@@ -193,7 +193,7 @@ async fn plain_loop(
                 }
                 Ok(Event::Output(output)) => Some(format!("sound: {} ({})", output.output, output.detail)),
                 Ok(Event::Warning(warning)) => Some(format!("warning: {}", warning.detail)),
-                Ok(Event::Cue(_) | Event::Tick(_)) => None,
+                Ok(Event::Cue(_) | Event::Tick(_) | Event::Volume(_)) => None,
                 Err(broadcast::error::RecvError::Lagged(n)) => Some(format!("({n} events skipped)")),
                 Err(broadcast::error::RecvError::Closed) => bail!("the session ended unexpectedly"),
             },
@@ -266,6 +266,16 @@ fn describe(event: &SessionEvent) -> String {
         }
         SessionEvent::Skipped { to, by, .. } => format!("skipped to the {to} segment ({by})"),
         SessionEvent::Stopped { by, .. } => format!("stopped by {by}"),
+        SessionEvent::TimeWarning {
+            segment,
+            lead_seconds,
+            at,
+        } => format!(
+            "{} segment {}: {} left",
+            stamp(at.seconds),
+            segment + 1,
+            clock(*lead_seconds)
+        ),
         SessionEvent::Overtime { segment, .. } => {
             format!("segment {} is in overtime; press n to move on", segment + 1)
         }

@@ -9,9 +9,9 @@
 //!
 //! Which events become which notices:
 //! - `session_started` → `started`; `segment_started` → `segment`; `resumed` → `resumed`;
-//! - a `warning` stroke of the running segment → `warning` (once: a warning is a chord of
-//!   two strokes; and not after its segment has ended — a stroke reported late, when the
-//!   output lagged, is no news any more);
+//! - `time_warning` of the running segment → `warning` (the session announces each warning
+//!   once, from its timeline, whether or not its strokes could be played; not after its
+//!   segment has ended — a warning told late, when the server lagged, is no news any more);
 //! - a segment that reaches its deadline → `deadline`: told when the next segment starts
 //!   by itself (just before its `segment`), when the session finishes at the last
 //!   deadline (just before `finished`), or when a `wait` segment goes into `overtime`
@@ -21,9 +21,8 @@
 //!   and a chat must never say "Deadline: A" after "Segment 2 B".)
 //! - `finished` → `finished`, saying who stopped it, if someone did.
 
-use crate::audio::Frame;
 use crate::session::{SessionEvent, timeline::BUKA_LENGTH};
-use crate::session::{Snapshot, State, StrokeKind};
+use crate::session::{Snapshot, State};
 
 use super::notice::{Notice, SegmentRef, What};
 
@@ -45,11 +44,8 @@ struct Session {
     /// back or stopped), or its deadline was told already (it went into overtime).
     deadline_done: bool,
     stopped_by: Option<String>,
-    /// The last stroke told about: a warning is a chord (two strokes on one frame), told
-    /// once.
-    last_told: Option<(StrokeKind, Frame)>,
-    /// The last overtime told about (segment, deadline): the conductor announces it
-    /// again after a command given in overtime, until the command takes effect.
+    /// The last overtime told about (segment, deadline): told once, whatever the stream
+    /// repeats.
     overtime_told: Option<(usize, String)>,
 }
 
@@ -76,7 +72,6 @@ impl Session {
             // A segment in overtime has passed its deadline.
             deadline_done: snapshot.state == State::Overtime,
             stopped_by: None,
-            last_told: None,
             overtime_told: None,
         }
     }
@@ -129,7 +124,7 @@ impl Tracker {
         match event {
             SessionEvent::SessionStarted { .. } => true,
             SessionEvent::Missed { .. } => false,
-            SessionEvent::Stroke { kind, .. } => self.session.is_none() && matters(*kind),
+            SessionEvent::Stroke { .. } => false,
             _ => self.session.is_none(),
         }
     }
@@ -159,7 +154,6 @@ impl Tracker {
                     current: None,
                     deadline_done: false,
                     stopped_by: None,
-                    last_told: None,
                     overtime_told: None,
                 });
             let notice = session.notice(
@@ -209,27 +203,20 @@ impl Tracker {
                 ));
                 notices
             }
-            SessionEvent::Stroke {
-                kind,
+            SessionEvent::Stroke { .. } => Vec::new(),
+            SessionEvent::TimeWarning {
                 segment,
+                lead_seconds,
                 at,
-                planned,
-                ..
             } => {
-                let StrokeKind::Warning { lead } = kind else {
-                    return Vec::new();
-                };
-                let stale = session.current != Some(*segment) || session.deadline_done;
-                if stale || session.last_told == Some((*kind, *planned)) {
+                if session.current != Some(*segment) || session.deadline_done {
                     return Vec::new();
                 }
-                session.last_told = Some((*kind, *planned));
                 vec![session.notice(
                     &at.utc,
                     What::Warning {
                         segment: session.segment(*segment),
-                        left_seconds: lead.get().as_secs_f64()
-                            / session.speed.max(f64::MIN_POSITIVE),
+                        left_seconds: lead_seconds / session.speed.max(f64::MIN_POSITIVE),
                     },
                 )]
             }
@@ -284,11 +271,6 @@ impl Tracker {
             SessionEvent::Paused { .. } | SessionEvent::Extended { .. } => Vec::new(),
         }
     }
-}
-
-/// Whether a stroke of `kind` can be news.
-fn matters(kind: StrokeKind) -> bool {
-    matches!(kind, StrokeKind::Warning { .. })
 }
 
 #[cfg(test)]

@@ -194,6 +194,19 @@ impl Conductor {
                 session.plan().name().to_owned(),
             ));
         }
+        // The one before is over by the time this one begins, but its end may not have
+        // been announced yet (its final gong lies between now and `origin`): it is told
+        // and journaled now, so it is history and not an unfinished session.
+        let concluded = self
+            .session
+            .as_mut()
+            .filter(|s| !s.is_finished())
+            .map(|s| s.conclude(origin))
+            .unwrap_or_default();
+        for event in concluded {
+            self.journal_session_event(&event);
+            self.publish(Event::Session(event));
+        }
         let options = TimelineOptions::new(SESSION_RATE).with_speed(speed);
         let clock = SessionClock::starting_at(origin, SESSION_RATE);
         self.sessions_started += 1;

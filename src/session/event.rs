@@ -108,6 +108,18 @@ pub enum SessionEvent {
         /// Who.
         by: Actor,
     },
+    /// A warning of the running segment sounded (or would have: its moment passed in a
+    /// stall): `lead_seconds` of plan time before its deadline. Type `time_warning`, not to
+    /// be confused with the server's `warning` events.
+    TimeWarning {
+        /// The plan segment.
+        segment: usize,
+        /// How long before the deadline, in plan seconds.
+        lead_seconds: f64,
+        /// When.
+        #[serde(flatten)]
+        at: Moment,
+    },
     /// A `wait` segment passed its deadline and holds until the facilitator moves on.
     Overtime {
         /// The plan segment.

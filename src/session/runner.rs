@@ -20,7 +20,7 @@ use super::event::SessionEvent;
 use super::history::{History, HistoryError, Steer};
 use super::plan::ValidPlan;
 use super::record::{Actor, SessionId, SessionRecord};
-use super::timeline::{State, Stroke, Timeline, TimelineOptions, timeline};
+use super::timeline::{State, Stroke, StrokeKind, Timeline, TimelineOptions, timeline};
 use crate::audio::{Controller, EngineError, EngineEvent, Frame, HostTime, VoiceId};
 use crate::pack::Pack;
 
@@ -101,6 +101,8 @@ pub struct Runner {
     /// Missed strokes not yet announced: how many, and the first one's session frame.
     missed: Option<(usize, Frame)>,
     runs_announced: usize,
+    /// Session frame up to which warnings have been announced (exclusive).
+    warned_until: Frame,
     overtime_announced: Option<usize>,
     finished: bool,
     missing: Vec<&'static str>,
@@ -146,6 +148,7 @@ impl Runner {
         );
         let at = runner.session_frame(now);
         runner.sent_until = at;
+        runner.warned_until = at;
         // What lies strictly before `at` happened while the server was down; a moment on
         // `at` itself is still to be announced, since its strokes are still to be played
         // (announcements follow the clock once it has passed a moment).
@@ -186,6 +189,7 @@ impl Runner {
             replan: Vec::new(),
             missed: None,
             runs_announced: 0,
+            warned_until: Frame::ZERO,
             overtime_announced: None,
             finished: false,
             missing: Vec::new(),
@@ -326,8 +330,16 @@ impl Runner {
         self.withdrawn.retain(|_, stroke| !unwanted(stroke));
         self.replan.retain(|stroke| !unwanted(stroke));
         self.sent_until = self.sent_until.min(at);
-        if self.overtime_announced.is_some() && !matches!(steer, Steer::Pause { .. }) {
-            self.overtime_announced = None;
+        self.warned_until = self.warned_until.min(at);
+        // An overtime already announced is news again only once the session has left it
+        // (an extension moved the deadline, the facilitator moved on): a pause or any
+        // other command that leaves it holding in the same overtime does not repeat it.
+        if let Some(run) = self.overtime_announced {
+            let position = self.timeline.position_at(at);
+            let holding = matches!(position.state, State::Overtime | State::Paused);
+            if !holding || position.run != run {
+                self.overtime_announced = None;
+            }
         }
         let at = self.clock.moment(at);
         let by = by.clone();
@@ -505,37 +517,78 @@ impl Runner {
         let Some(at) = self.session_frame(now).0.checked_sub(1).map(Frame) else {
             return Vec::new();
         };
+        // (frame, event): a clock that jumped (a stall) can pass several moments at once,
+        // and they are told in the order they happened.
         let mut events = Vec::new();
         let rate = self.timeline.sample_rate();
         let runs = self.timeline.runs();
         while let Some(run) = runs.get(self.runs_announced).filter(|r| r.start <= at) {
-            events.push(SessionEvent::SegmentStarted {
-                run: self.runs_announced,
-                segment: run.segment,
-                title: self.plan.segments()[run.segment].title().to_owned(),
-                at: self.clock.moment(run.start),
-                deadline_seconds: run.deadline.as_seconds(rate),
-            });
+            events.push((
+                run.start,
+                SessionEvent::SegmentStarted {
+                    run: self.runs_announced,
+                    segment: run.segment,
+                    title: self.plan.segments()[run.segment].title().to_owned(),
+                    at: self.clock.moment(run.start),
+                    deadline_seconds: run.deadline.as_seconds(rate),
+                },
+            ));
             self.runs_announced += 1;
         }
+        // Warnings come from the timeline, not from the engine's reports of their strokes:
+        // a warning whose strokes were missed in a stall is still news. A warning is a
+        // chord (two strokes on one frame), told once.
+        let mut last_warning = None;
+        for stroke in self
+            .timeline
+            .strokes_between(self.warned_until, Frame(at.0 + 1))
+        {
+            if let StrokeKind::Warning { lead } = stroke.kind
+                && last_warning != Some(stroke.frame)
+            {
+                last_warning = Some(stroke.frame);
+                events.push((
+                    stroke.frame,
+                    SessionEvent::TimeWarning {
+                        segment: stroke.segment,
+                        lead_seconds: lead.get().as_secs_f64(),
+                        at: self.clock.moment(stroke.frame),
+                    },
+                ));
+            }
+        }
+        self.warned_until = self.warned_until.max(Frame(at.0 + 1));
         let position = self.timeline.position_at(at);
         if position.state == State::Overtime && self.overtime_announced != Some(position.run) {
             self.overtime_announced = Some(position.run);
-            events.push(SessionEvent::Overtime {
-                segment: position.segment,
-                at: self
-                    .clock
-                    .moment(self.timeline.runs()[position.run].deadline),
-            });
+            let deadline = self.timeline.runs()[position.run].deadline;
+            events.push((
+                deadline,
+                SessionEvent::Overtime {
+                    segment: position.segment,
+                    at: self.clock.moment(deadline),
+                },
+            ));
         }
         if !self.finished && self.timeline.is_finished_at(at) {
             self.finished = true;
             let end = self.timeline.end().unwrap_or(at);
-            events.push(SessionEvent::Finished {
-                at: self.clock.moment(end),
-            });
+            events.push((
+                end,
+                SessionEvent::Finished {
+                    at: self.clock.moment(end),
+                },
+            ));
         }
-        events
+        events.sort_by_key(|(frame, _)| *frame);
+        events.into_iter().map(|(_, event)| event).collect()
+    }
+
+    /// What is left to announce of a session that is over at `now` (its final gong due),
+    /// when another is about to take its place before the next pump: its end is told and
+    /// journaled, not lost.
+    pub fn conclude(&mut self, now: HostTime) -> Vec<SessionEvent> {
+        self.announcements(now)
     }
 
     /// Where the session is at host instant `now`, for status displays.

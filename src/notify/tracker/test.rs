@@ -1,6 +1,8 @@
 use super::*;
 use crate::audio::Frame;
-use crate::session::{Actor, Instrument, Moment, SegmentDuration, SegmentStatus, SessionId, State};
+use crate::session::{
+    Actor, Instrument, Moment, SegmentDuration, SegmentStatus, SessionId, State, StrokeKind,
+};
 
 const ID: &str = "20261122-093000-7f3a";
 
@@ -80,6 +82,14 @@ fn stroke(kind: StrokeKind, segment: usize, seconds: f64) -> SessionEvent {
     }
 }
 
+fn time_warning(segment: usize, lead_seconds: f64, seconds: f64) -> SessionEvent {
+    SessionEvent::TimeWarning {
+        segment,
+        lead_seconds,
+        at: at(seconds),
+    }
+}
+
 /// The events and texts of `notices`, for comparing.
 fn said(notices: &[Notice]) -> Vec<(&'static str, String, String)> {
     notices
@@ -103,14 +113,9 @@ fn a_session_that_runs_to_its_end_is_told_segment_by_segment() {
         started(),
         segment_started(0, "Gather", 4.0, 304.0),
         stroke(StrokeKind::Beat { beat: 1, of: 16 }, 0, 20.0),
-        stroke(
-            StrokeKind::Warning {
-                lead: SegmentDuration::from_mins(2),
-            },
-            0,
-            244.0,
-        ),
-        // The warning's chord: its second stroke; the deadline's strokes tell nothing.
+        time_warning(0, 120.0, 244.0),
+        // The warning's strokes and the deadline's tell nothing: the session announces
+        // its warnings itself.
         stroke(
             StrokeKind::Warning {
                 lead: SegmentDuration::from_mins(2),
@@ -278,13 +283,7 @@ fn after_a_restart_the_session_is_learnt_from_a_snapshot() {
         "▶ \"Game day\" resumed (by server, after the server was down for 8s)"
     );
     assert_eq!(notices[0].session, ID);
-    let warning = stroke(
-        StrokeKind::Warning {
-            lead: SegmentDuration::from_secs(30),
-        },
-        1,
-        130.0,
-    );
+    let warning = time_warning(1, 30.0, 130.0);
     assert!(!tracker.needs_snapshot(&warning));
     assert_eq!(
         said(&tracker.notices(&warning, None))[0].2,
@@ -301,16 +300,10 @@ fn a_deadline_is_told_before_the_next_segment_even_when_its_stroke_comes_late() 
     let mut notices = tracker.notices(&started(), Some(&snapshot(ID, 1.0)));
     for event in [
         segment_started(0, "Gather", 4.0, 604.0),
-        // The output lagged: the next segment is announced before the strokes of the
-        // deadline and of a warning are reported.
+        // The server lagged: the next segment is announced before a warning of the one
+        // before it is, and before the deadline's strokes are reported.
         segment_started(1, "Investigate", 604.0, 1804.0),
-        stroke(
-            StrokeKind::Warning {
-                lead: SegmentDuration::from_mins(1),
-            },
-            0,
-            544.0,
-        ),
+        time_warning(0, 60.0, 544.0),
         stroke(StrokeKind::SegmentEnd, 0, 604.0),
         SessionEvent::Skipped {
             at: at(700.0),

@@ -50,6 +50,11 @@ const INSTRUMENTS: [Instrument; 8] = [
 
 /// A plan of `segments` as (seconds, holds at its deadline), all lancaran.
 fn plan(segments: &[(u64, bool)]) -> ValidPlan {
+    raw_plan(segments).validate().unwrap()
+}
+
+/// [`plan`], before it is validated (to change it first).
+fn raw_plan(segments: &[(u64, bool)]) -> Plan {
     Plan {
         name: "steering".into(),
         description: String::new(),
@@ -67,8 +72,6 @@ fn plan(segments: &[(u64, bool)]) -> ValidPlan {
             })
             .collect(),
     }
-    .validate()
-    .unwrap()
 }
 
 /// A fixed UTC origin, so snapshots of two runners on the same clock compare equal.
@@ -704,6 +707,135 @@ fn extend_in_overtime_sets_a_fresh_deadline() {
     assert_eq!(held.state, State::Overtime);
     assert_eq!(held.segment, 0);
     assert_eq!(held.overtime_seconds, 10.0);
+}
+
+/// The names of `events`, in order.
+fn kinds(events: &[SessionEvent]) -> Vec<&'static str> {
+    events
+        .iter()
+        .map(|e| match e {
+            SessionEvent::SegmentStarted { .. } => "segment_started",
+            SessionEvent::TimeWarning { .. } => "time_warning",
+            SessionEvent::Overtime { .. } => "overtime",
+            SessionEvent::Missed { .. } => "missed",
+            SessionEvent::Finished { .. } => "finished",
+            _ => "other",
+        })
+        .collect()
+}
+
+/// A session holding in overtime tells it once: a pause and a resume that leave it holding
+/// do not tell it again; an extension that gives it a fresh deadline does, when that
+/// passes.
+#[test]
+fn overtime_is_announced_once_for_each_deadline_it_holds_at() {
+    let mut runner = Runner::new(
+        session_id(),
+        plan(&[(30, true), (30, false)]),
+        options(Speed::NORMAL),
+        clock(),
+    );
+    let (mut controller, _renderer) = test_engine();
+    let pack = test_pack();
+    let by = facilitator();
+    let deadline = runner
+        .clock()
+        .instant_of(runner.timeline().runs()[0].deadline);
+    let mut told = Vec::new();
+    let mut pump = |runner: &mut Runner, controller: &mut Controller, seconds: u64| {
+        let now = deadline + Duration::from_secs(seconds);
+        told.extend(kinds(&runner.pump(now, LOOKAHEAD, controller, &pack)));
+    };
+    pump(&mut runner, &mut controller, 1);
+    let steer = |runner: &mut Runner, controller: &mut Controller, command, seconds: u64| {
+        let now = deadline + Duration::from_secs(seconds);
+        runner.steer(command, now, &by, controller).unwrap();
+    };
+    steer(&mut runner, &mut controller, SteerCommand::Pause, 5);
+    pump(&mut runner, &mut controller, 6);
+    steer(&mut runner, &mut controller, SteerCommand::Resume, 15);
+    pump(&mut runner, &mut controller, 16);
+    pump(&mut runner, &mut controller, 20);
+    assert_eq!(
+        runner.snapshot(deadline + Duration::from_secs(20)).state,
+        State::Overtime
+    );
+    let extend = SteerCommand::Extend(Duration::from_secs(10));
+    steer(&mut runner, &mut controller, extend, 20);
+    pump(&mut runner, &mut controller, 25);
+    pump(&mut runner, &mut controller, 31);
+    let overtimes = told.iter().filter(|k| **k == "overtime").count();
+    assert_eq!(overtimes, 2, "{told:?}");
+}
+
+/// Warnings are told from the timeline, once per warning (its chord of two strokes is one
+/// warning), in order with the segments — even when the clock jumped past them all at once
+/// (a stall: the engine, not the timeline, then reports their strokes missed).
+#[test]
+fn warnings_are_announced_in_order_even_when_the_clock_jumps_past_them() {
+    let mut raw = raw_plan(&[(120, false), (30, false)]);
+    raw.segments[0].warnings = vec!["1m".into(), "30s".into()];
+    let plan = raw.validate().unwrap();
+    let mut runner = Runner::new(session_id(), plan, options(Speed::NORMAL), clock());
+    let (mut controller, _renderer) = test_engine();
+    let pack = test_pack();
+    let first = runner.pump(at_seconds(1.0), LOOKAHEAD, &mut controller, &pack);
+    assert!(!kinds(&first).contains(&"time_warning"));
+    // A stall from 1 s to 140 s: both warnings, the deadline and the next segment's start
+    // passed unheard.
+    let events = runner.pump(at_seconds(140.0), LOOKAHEAD, &mut controller, &pack);
+    let told = kinds(&events);
+    assert_eq!(
+        told.iter().filter(|k| **k == "time_warning").count(),
+        2,
+        "{told:?}"
+    );
+    let leads: Vec<f64> = events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::TimeWarning {
+                segment: 0,
+                lead_seconds,
+                ..
+            } => Some(*lead_seconds),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(leads, [60.0, 30.0]);
+    let second_segment = told.iter().rposition(|k| *k == "segment_started").unwrap();
+    let last_warning = told.iter().rposition(|k| *k == "time_warning").unwrap();
+    assert!(last_warning < second_segment, "{told:?}");
+    // Nothing is told twice.
+    let again = runner.pump(at_seconds(141.0), LOOKAHEAD, &mut controller, &pack);
+    assert!(!kinds(&again).contains(&"time_warning"));
+}
+
+/// A session replaced by the next one just before its final gong: the conductor asks it
+/// to conclude at the new session's start, and its end is told (once), not lost.
+#[test]
+fn a_session_concluded_at_its_end_tells_it_once() {
+    let mut runner = Runner::new(
+        session_id(),
+        plan(&[(30, false)]),
+        options(Speed::NORMAL),
+        clock(),
+    );
+    let (mut controller, _renderer) = test_engine();
+    let pack = test_pack();
+    let end = runner.clock().instant_of(runner.timeline().end().unwrap());
+    // The last pump came 40 ms before the end.
+    let before = runner.pump(
+        end - Duration::from_millis(40),
+        LOOKAHEAD,
+        &mut controller,
+        &pack,
+    );
+    assert!(!kinds(&before).contains(&"finished"));
+    assert!(runner.is_over(end + Duration::from_millis(10)));
+    let told = runner.conclude(end + Duration::from_millis(10));
+    assert_eq!(kinds(&told), ["finished"]);
+    assert!(runner.is_finished());
+    assert!(runner.conclude(end + Duration::from_millis(20)).is_empty());
 }
 
 /// What a session of an unsteered `plan` taken up at session frame `frame` sends on its
