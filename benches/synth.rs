@@ -1,4 +1,5 @@
-//! Times rendering and writing the whole default pack (`gongan synth`).
+//! Times rendering and writing the whole default pack (`gongan synth`), and rendering each
+//! built-in pack into memory as `serve` does at start when it plays one.
 //!
 //! `cargo bench --bench synth`. No harness: a handful of runs and their median is enough
 //! to see whether the synth stays a second-scale job.
@@ -6,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use gongan::audio::DEFAULT_SAMPLE_RATE;
-use gongan::synth::{default_instruments, write_default_pack};
+use gongan::synth::{BuiltInPack, default_instruments, write_default_pack};
 
 const RUNS: usize = 5;
 
@@ -44,5 +45,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         audio_s / render
     );
     println!("synth/write_default_pack   median of {RUNS}: {write:.3} s, {bytes} bytes");
+    // Rendering, measuring loudness and building the pack: what activating a built-in pack
+    // costs when it is not cached.
+    for pack in BuiltInPack::ALL {
+        let mut times = Vec::new();
+        for _ in 0..RUNS {
+            let start = Instant::now();
+            let built = pack.render(DEFAULT_SAMPLE_RATE)?;
+            times.push(start.elapsed());
+            assert!(built.instruments().count() > 0);
+        }
+        println!(
+            "synth/built_in_pack/{:<8} median of {RUNS}: {:.3} s",
+            pack.name(),
+            median(times).as_secs_f64()
+        );
+    }
     Ok(())
 }

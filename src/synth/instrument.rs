@@ -1,15 +1,16 @@
-//! [`Instrument`]: the default pack's instruments, with the numbers from GAMELAN.md.
+//! [`Instrument`]: the default pack's instruments, with the numbers from GAMELAN.md (the
+//! bali pack builds on them: [`bali`](super::bali)).
 //!
 //! Every number carries its source as GAMELAN.md does: **M** measured on real instruments,
 //! **D** documented convention, **A** an approximation chosen here, tuned by ear and held
 //! in range by the analysis tests (`tests/it/synth.rs`).
 
 use super::mallet::{self, Mallet};
-use super::mode::Mode;
+use super::table::{Partial, modes, p, seed, t60_at_pitch, twin, voice};
 use super::tuning::{PELOG_SARON_HZ, SLENDRO_KANYUT_MESEM_HZ};
 use super::voice::{Tremolo, Voice};
 
-/// An instrument of the default pack: a name the session timeline and the HTTP API use,
+/// An instrument of a built-in pack: a name the session timeline and the HTTP API use,
 /// a mixing gain, and one voice — or several pitched variants, numbered from 1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Instrument {
@@ -43,6 +44,16 @@ impl Instrument {
 }
 
 /// The instruments of the default pack, in colotomic order from the biggest gong down.
+///
+/// Their `gain_db` set the mix by each instrument's part in the ensemble, on top of the
+/// pack loader's loudness normalisation (every instrument brought to one EBU R 128
+/// loudness first): the gong that closes the session loudest, the suwukan just under it, kempul and kenong — the structural quarters
+/// and eighths — 3 dB down, bonang and saron (the buka and the time warnings) 6 dB down,
+/// and the time-keeping kempyang and ketuk well under them (A). The ketuk's damped 0.23 s
+/// "thuk" fills half of R 128's 400 ms window, so the meter rates it several dB quieter
+/// than it sounds, and its crest (peak over loudness) is 17 dB: the loader's peak cap stops
+/// its normalisation 4.6 LU short of the target, and its −10.5 dB counts from there. It
+/// plays at −27 LUFS, 12 LU under the kenong, with its peak under the kenong's.
 #[must_use]
 pub fn default_instruments() -> Vec<Instrument> {
     vec![
@@ -58,7 +69,7 @@ pub fn default_instruments() -> Vec<Instrument> {
         },
         Instrument {
             name: "kempul",
-            gain_db: -2.0, // A
+            gain_db: -3.0, // A
             voices: vec![kempul()],
         },
         Instrument {
@@ -68,12 +79,12 @@ pub fn default_instruments() -> Vec<Instrument> {
         },
         Instrument {
             name: "ketuk",
-            gain_db: -6.0, // A
+            gain_db: -10.5, // A
             voices: vec![ketuk()],
         },
         Instrument {
             name: "kempyang",
-            gain_db: -8.0, // A
+            gain_db: -10.0, // A
             voices: vec![kempyang()],
         },
         Instrument {
@@ -91,101 +102,36 @@ pub fn default_instruments() -> Vec<Instrument> {
             voices: PELOG_SARON_HZ
                 .iter()
                 .enumerate()
-                .map(|(i, &f)| saron(i, f))
+                .map(|(i, &f)| saron(i, f, &SARON_HARD, mallet::HARD, "saron"))
                 .collect(),
         },
     ]
 }
 
-/// One partial in an instrument table: a ratio to the fundamental, an optional detuning
-/// in hertz (for beating twins), and a strength.
-#[derive(Debug, Clone, Copy)]
-struct Partial {
-    ratio: f64,
-    detune_hz: f64,
-    gain: f64,
-}
-
-const fn p(ratio: f64, gain: f64) -> Partial {
-    Partial {
-        ratio,
-        detune_hz: 0.0,
-        gain,
-    }
-}
-
-/// A twin `detune_hz` above partial `ratio`: near-degenerate mode pairs are what make
-/// bossed gongs beat (GAMELAN.md: 451.9/455 Hz).
-const fn twin(ratio: f64, detune_hz: f64, gain: f64) -> Partial {
-    Partial {
-        ratio,
-        detune_hz,
-        gain,
-    }
-}
-
-/// Exponent of the frequency-dependent decay, from Faust's modal models (2.5–3).
-const DECAY_SLOPE: f64 = 2.5;
-
-/// Turns a partial table into modes with T60s that shrink with frequency, per Faust:
-/// `T60_i ∝ (1 − f_i/f_max·tilt)^slope`, scaled so the fundamental decays in exactly
-/// `t60_s`. `tilt` 0 gives every mode the same decay; 0.5 makes the top mode ring about
-/// a fifth as long.
-fn modes(f1: f64, t60_s: f64, tilt: f64, partials: &[Partial]) -> Vec<Mode> {
-    let freq = |p: &Partial| p.ratio * f1 + p.detune_hz;
-    let f_max = partials.iter().map(freq).fold(f1, f64::max);
-    let shape = |f: f64| (1.0 - f / f_max * tilt).powf(DECAY_SLOPE);
-    partials
-        .iter()
-        .map(|p| Mode {
-            freq_hz: freq(p),
-            gain: p.gain,
-            t60_s: t60_s * shape(freq(p)) / shape(f1),
-        })
-        .collect()
-}
-
-/// A stable seed per instrument and variant, so every sound has its own strike noise.
-fn seed(name: &str, variant: usize) -> u64 {
-    // FNV-1a: fixed forever, unlike `std`'s hasher.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name.bytes().chain(variant.to_le_bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
-fn voice(modes: Vec<Mode>, mallet: Mallet, seed: u64) -> Voice {
-    Voice {
-        modes,
-        mallet,
-        tremolo: None,
-        seed,
-    }
-}
-
 /// Gong ageng. One measured gong is 44.5 Hz (M) and the gong is usually pitched near 6.
-/// About 12 partials (M); the two dominant modes sit near 2:1 (M), the second `OMBAK_HZ`
-/// sharp of an exact octave so it beats against the weaker exact second harmonic: the
-/// slow *ombak* (recipe A). A weak 20 Hz AM rides on top (M: ~20 Hz AM on the partials;
-/// depth A).
+/// About 12 partials (M); the two dominant modes sit near 2:1 (M). The second dominant mode
+/// is `OMBAK_HZ` sharp of an exact octave and beats against the octave that the fundamental's
+/// large swing puts at exactly 2·f1: the slow *ombak* (recipe A). Because GAMELAN.md makes
+/// the beating modes the *dominant* ones, the pair is set as strong as the fundamental and
+/// its two halves close in strength (0.95 and 0.75), so the beat swings the level of the
+/// whole sound by several decibels — the swell a listener hears — and not only one partial's.
+/// A weak 20 Hz AM rides on top (M: ~20 Hz AM on the partials; depth A).
 fn gong_ageng() -> Voice {
     const F1: f64 = 44.5; // M
     const OMBAK_HZ: f64 = 2.2; // A: inside δ = 1–4 Hz
     let partials = [
-        p(1.0, 1.0),              // M: fundamental, dominant
-        twin(2.0, OMBAK_HZ, 0.7), // M: second dominant mode near 2:1; δ A
-        p(2.0, 0.3),              // A: exact octave it beats against
-        p(2.93, 0.22),            // A: inharmonic upper partials, falling in strength
-        p(3.47, 0.18),            // A
-        p(4.13, 0.15),            // A
-        p(4.76, 0.12),            // A
-        p(5.38, 0.1),             // A
-        p(6.21, 0.08),            // A
-        p(7.04, 0.06),            // A
-        p(8.12, 0.05),            // A
-        p(9.45, 0.04),            // A
+        p(1.0, 1.0),               // M: fundamental, dominant
+        twin(2.0, OMBAK_HZ, 0.95), // M: second dominant mode near 2:1; δ A
+        p(2.0, 0.75),              // A: the exact octave it beats against
+        p(2.93, 0.22),             // A: inharmonic upper partials, falling in strength
+        p(3.47, 0.18),             // A
+        p(4.13, 0.15),             // A
+        p(4.76, 0.12),             // A
+        p(5.38, 0.1),              // A
+        p(6.21, 0.08),             // A
+        p(7.04, 0.06),             // A
+        p(8.12, 0.05),             // A
+        p(9.45, 0.04),             // A
     ];
     Voice {
         tremolo: Some(Tremolo {
@@ -305,40 +251,60 @@ fn kempyang() -> Voice {
 /// Mesem (M), inside the measured low row 300–513 Hz (M).
 const BONANG_HZ: [f64; 4] = [331.0, 383.0, 439.0, 500.0];
 
-/// Bonang barung: nearly harmonic (M), strong attack and fast decay (M), 0.8–1.5 s (A).
+/// Bonang barung: nearly harmonic (M), strong attack and fast decay (M), 0.8–1.5 s (A),
+/// the higher pots decaying faster ([`t60_at_pitch`]).
 fn bonang(index: usize, f1: f64) -> Voice {
     let partials = [
-        p(1.0, 1.0),         // M
-        twin(1.0, 0.7, 0.2), // A: beating twin
-        p(2.01, 0.45),       // M: nearly harmonic; exact ratios A
-        p(3.03, 0.2),        // A
-        p(4.06, 0.08),       // A
+        p(1.0, 1.0),                 // M
+        twin(1.0, 0.0021 * f1, 0.2), // A: beating twin, 0.7 Hz at the lowest pot
+        p(2.01, 0.45),               // M: nearly harmonic; exact ratios A
+        p(3.03, 0.2),                // A
+        p(4.06, 0.08),               // A
     ];
     let hard_stick = Mallet {
         thud: 0.15, // A: strong attack
         ..mallet::STRING_WRAPPED
     };
-    // T60 1.3 s: A, inside 0.8–1.5 s.
+    // T60 1.45 s at the lowest pot: A, inside 0.8–1.5 s; 0.96 s at the highest.
+    let t60 = t60_at_pitch(1.45, BONANG_HZ[0], f1);
     voice(
-        modes(f1, 1.3, 0.45, &partials),
+        modes(f1, t60, 0.45, &partials),
         hard_stick,
         seed("bonang", index + 1),
     )
 }
 
-/// Saron barung in pelog (M pitches). An ideal free bar has partials 1, 2.76, 5.40 (D);
-/// 1–2 s of ring (A). A hard beater brings out the overtones (M).
-fn saron(index: usize, f1: f64) -> Voice {
-    let partials = [
-        p(1.0, 1.0),          // D
-        twin(1.0, 1.2, 0.15), // A: a slight beat
-        p(2.76, 0.3),         // D ratio, A gain
-        p(5.4, 0.1),          // D ratio, A gain
-    ];
-    // T60 1.7 s: A, inside 1–2 s.
+/// Saron barung in pelog (M pitches), bar `index + 1` at `f1`, struck with `mallet`.
+///
+/// An ideal free bar has partials 1, 2.76, 5.40 (D). T60 1.75 s at the lowest bar (A,
+/// inside 1–2 s), the higher bars decaying faster ([`t60_at_pitch`]), and overtones that
+/// die sooner than the fundamental but not so soon that the 5.40 partial is gone before it
+/// is heard (tilt 0.35 gives it about a third of the fundamental's T60).
+pub(super) fn saron(
+    index: usize,
+    f1: f64,
+    partials: &[Partial],
+    mallet: Mallet,
+    name: &str,
+) -> Voice {
+    let t60 = t60_at_pitch(1.75, PELOG_SARON_HZ[0], f1);
     voice(
-        modes(f1, 1.7, 0.5, &partials),
-        mallet::HARD,
-        seed("saron", index + 1),
+        modes(f1, t60, 0.35, partials),
+        mallet,
+        seed(name, index + 1),
     )
 }
+
+/// A saron bar struck hard, as the melody and the default pack's saron are: a hard beater
+/// brings out the overtones and they drift (M), so 2.76 and 5.40 (D) are strong — the
+/// 5.40 partial 14 dB under the fundamental at the strike, 23–27 dB in the spectrum of the
+/// first half second (it dies sooner) — and each has a weaker
+/// near-degenerate twin whose slow beat makes it wander in level and pitch (A).
+pub(super) const SARON_HARD: [Partial; 6] = [
+    p(1.0, 1.0),     // D
+    p(1.002, 0.15),  // A: a near-degenerate twin, a slight beat (1.2 Hz on the lowest bar)
+    p(2.76, 0.3),    // D ratio, A gain
+    p(2.7645, 0.12), // A: the drift, 2.7 Hz on the lowest bar
+    p(5.4, 0.2),     // D ratio, A gain
+    p(5.407, 0.08),  // A: the drift, 4.2 Hz on the lowest bar
+];

@@ -6,11 +6,14 @@ use super::noise::Noise;
 /// the sound starts, how much strike noise it adds and how bright that noise is.
 ///
 /// A stroke is modelled as an impulse (the moment of contact) plus a short burst of
-/// low-passed noise. The impulse and a little of the burst drive the mode resonators; the
-/// burst is also radiated directly as the audible "thud" or "tick" of the beater. The
-/// sound's level is ramped up over the contact time, so a padded beater gives a round
-/// onset and a hard one a sharp click, while the first sample stays clearly non-zero and
-/// the stroke's onset frame is exact.
+/// low-passed noise whose level follows the contact force, a half sine over the contact
+/// time (the usual model of a mallet pressing into a bar and springing back). The impulse
+/// and a little of the burst drive the mode resonators; the burst is also radiated directly
+/// as the audible "thud" or "tick" of the beater. The sound's level rises over the contact
+/// time on a raised-cosine ramp from about −60 dB (a hard beater's 1 ms) or less (a padded
+/// one's 8 ms), so no stroke starts with a step — a one-sample step is a click, broadband
+/// up to Nyquist, that no beater makes — while the first sample is still non-zero and the
+/// stroke's onset frame stays exact.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Mallet {
     /// Contact time in seconds: the length of the attack ramp and of the noise burst.
@@ -22,9 +25,6 @@ pub struct Mallet {
     /// How far the strike noise can push each mode's strength up or down (0.25 = at most
     /// ±25 %): the small stroke-to-stroke variation of a real beater.
     pub grain: f64,
-    /// Level the attack ramp starts from (0–1). Above zero so the first sample is a
-    /// real onset rather than silence.
-    pub onset: f64,
 }
 
 /// Padded gong beater (gong ageng, suwukan, kempul): 5–10 ms contact, noise low-passed
@@ -34,7 +34,6 @@ pub const PADDED: Mallet = Mallet {
     cutoff_hz: 450.0, // A: inside 300–600 Hz
     thud: 0.12,       // A: by ear, a soft felt thump under the ring
     grain: 0.2,       // A
-    onset: 0.1,       // A
 };
 
 /// String-wrapped stick (kenong, bonang): 2–3 ms contact, low-passed near 2 kHz (A).
@@ -43,7 +42,6 @@ pub const STRING_WRAPPED: Mallet = Mallet {
     cutoff_hz: 2000.0, // A
     thud: 0.1,         // A
     grain: 0.2,        // A
-    onset: 0.15,       // A
 };
 
 /// Hard beater (kempyang, saron): a near-instant contact with a bright tick (A).
@@ -52,17 +50,25 @@ pub const HARD: Mallet = Mallet {
     cutoff_hz: 4500.0, // A
     thud: 0.15,        // A
     grain: 0.25,       // A
-    onset: 0.3,        // A
+};
+
+/// Soft (padded) saron beater: a longer, duller contact that leaves the bar close to a
+/// sine (M: a soft beater gives a near-sine saron). 4 ms and 800 Hz: A.
+pub const SOFT: Mallet = Mallet {
+    contact_s: 0.004, // A
+    cutoff_hz: 800.0, // A
+    thud: 0.05,       // A: a faint pad
+    grain: 0.15,      // A
 };
 
 /// Hard beater held against the boss (ketuk): the damped "thuk" is more strike than ring,
-/// so its noise is louder and duller than [`HARD`] (D/A).
+/// so its noise is louder and duller than [`HARD`] (D/A): a knock under 600 Hz, the
+/// held boss's, not a tick (a brighter one was the steepest edge of the whole pack).
 pub const HARD_DAMPED: Mallet = Mallet {
     contact_s: 0.0015, // A
-    cutoff_hz: 2500.0, // A
-    thud: 0.3,         // A
+    cutoff_hz: 600.0,  // A
+    thud: 0.25,        // A
     grain: 0.25,       // A
-    onset: 0.3,        // A
 };
 
 impl Mallet {
@@ -72,10 +78,11 @@ impl Mallet {
         ((self.contact_s * f64::from(sample_rate)).round() as usize).max(1)
     }
 
-    /// The strike-noise burst: `contact_samples` long, peak 1, fading to silence.
+    /// The strike-noise burst: `contact_samples` long, peak 1, rising from and falling to
+    /// silence.
     ///
-    /// White noise from `seed` through two one-pole low-passes at `cutoff_hz`, shaped by a
-    /// quadratic fade so the burst ends without a click.
+    /// White noise from `seed` through two one-pole low-passes at `cutoff_hz`, shaped by
+    /// the half-sine contact force.
     #[must_use]
     pub fn burst(&self, sample_rate: u32, seed: u64) -> Vec<f64> {
         let len = self.contact_samples(sample_rate);
@@ -86,8 +93,8 @@ impl Mallet {
             .map(|n| {
                 lp1 += alpha * (noise.next_sample() - lp1);
                 lp2 += alpha * (lp1 - lp2);
-                let fade = 1.0 - n as f64 / len as f64;
-                lp2 * fade * fade
+                let force = (std::f64::consts::PI * (n as f64 + 0.5) / len as f64).sin();
+                lp2 * force
             })
             .collect();
         let peak = burst.iter().fold(0.0f64, |m, s| m.max(s.abs()));
@@ -111,15 +118,18 @@ impl Mallet {
         excitation
     }
 
-    /// The attack gain at sample `n`: a raised-cosine ramp from `onset` to 1 over the
-    /// contact time, then 1.
+    /// The attack gain at sample `n`: a raised-cosine ramp over the contact time, then 1.
+    ///
+    /// The ramp is sampled at `(n + 1) / (len + 1)` of its length, so it never reads
+    /// exactly 0 (the first sample is the onset) nor jumps: the first sample is
+    /// `(π / (len + 1))² / 4` — −60 dB for a 1 ms contact at 48 kHz — and the gain rises by
+    /// at most `π / (2 (len + 1))` a sample.
     #[must_use]
     pub fn attack_gain(&self, n: usize, sample_rate: u32) -> f64 {
         let len = self.contact_samples(sample_rate);
         if n >= len {
             return 1.0;
         }
-        let rise = 0.5 - 0.5 * (std::f64::consts::PI * n as f64 / len as f64).cos();
-        self.onset + (1.0 - self.onset) * rise
+        0.5 - 0.5 * (std::f64::consts::PI * (n + 1) as f64 / (len + 1) as f64).cos()
     }
 }

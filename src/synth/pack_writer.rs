@@ -1,13 +1,14 @@
-//! [`write_default_pack`]: renders every instrument and writes the default pack folder.
+//! [`write_pack`]: renders every instrument of a built-in pack and writes its folder.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::audio::{DEFAULT_SAMPLE_RATE, Sound};
-use crate::pack::manifest::{InstrumentEntry, MANIFEST_FILE, Manifest};
+use crate::pack::manifest::{MANIFEST_FILE, Manifest};
 
+use super::built_in::BuiltInPack;
 use super::error::SynthError;
-use super::instrument::{Instrument, default_instruments};
+use super::instrument::Instrument;
 
 /// Bits per sample of the pack's WAV files: 24-bit keeps the long gong tail clean
 /// (−144 dB of headroom for a 60 dB decay) at three quarters of the size of 32-bit float.
@@ -16,7 +17,7 @@ pub const BITS_PER_SAMPLE: u16 = 24;
 /// Full scale of a 24-bit sample.
 const FULL_SCALE: f64 = 8_388_607.0;
 
-/// What [`write_default_pack`] wrote.
+/// What [`write_pack`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackSummary {
     /// Every file written, sounds first and the manifest last, with its size in bytes.
@@ -34,22 +35,31 @@ pub struct WrittenFile {
     pub bytes: u64,
 }
 
-/// Renders the default gamelan pack into `dir`: mono 48 kHz 24-bit WAVs and `pack.toml`.
+/// Renders the default gamelan pack into `dir` ([`write_pack`] of
+/// [`BuiltInPack::Default`]): the committed `sounds/default/` is this function's output.
+///
+/// # Errors
+/// [`SynthError`] naming the path that could not be created or written.
+pub fn write_default_pack(dir: &Path) -> Result<PackSummary, SynthError> {
+    write_pack(BuiltInPack::Default, dir)
+}
+
+/// Renders built-in `pack` into `dir`: mono 48 kHz 24-bit WAVs and `pack.toml`.
 ///
 /// `dir` is created if missing; files of the same names are replaced, other files are left
 /// alone. Each file is written under a temporary name (`*.wav.tmp`) and renamed into
 /// place, and the manifest is written last, so a reader never sees a half-written sound
 /// and a folder with a `pack.toml` has all of its sounds. The output is the same byte for
-/// byte on every run: the committed `sounds/default/` is this function's output.
+/// byte on every run.
 ///
 /// # Errors
 /// [`SynthError`] naming the path that could not be created or written.
-pub fn write_default_pack(dir: &Path) -> Result<PackSummary, SynthError> {
+pub fn write_pack(pack: BuiltInPack, dir: &Path) -> Result<PackSummary, SynthError> {
     fs::create_dir_all(dir).map_err(|source| SynthError::CreateDir {
         path: dir.to_owned(),
         source,
     })?;
-    let instruments = default_instruments();
+    let instruments = pack.instruments();
     let mut files = Vec::new();
     for instrument in &instruments {
         for (voice, name) in instrument.voices.iter().zip(instrument.file_names()) {
@@ -62,7 +72,7 @@ pub fn write_default_pack(dir: &Path) -> Result<PackSummary, SynthError> {
             files.push(write_wav(&dir.join(name), &sound)?);
         }
     }
-    let manifest = toml::to_string(&default_manifest(&instruments))?;
+    let manifest = toml::to_string(&pack.manifest_of(&instruments))?;
     files.push(write_atomically(&dir.join(MANIFEST_FILE), |tmp| {
         fs::write(tmp, &manifest).map_err(|source| SynthError::Io {
             path: tmp.to_owned(),
@@ -73,38 +83,11 @@ pub fn write_default_pack(dir: &Path) -> Result<PackSummary, SynthError> {
     Ok(PackSummary { files, total_bytes })
 }
 
-/// The manifest of the default pack for `instruments`.
+/// The manifest of the default pack for `instruments`
+/// ([`BuiltInPack::manifest_of`] of [`BuiltInPack::Default`]).
 #[must_use]
 pub fn default_manifest(instruments: &[Instrument]) -> Manifest {
-    let entries = instruments
-        .iter()
-        .map(|instrument| {
-            let mut files = instrument.file_names().into_iter().map(PathBuf::from);
-            let entry = if instrument.is_pitched() {
-                InstrumentEntry {
-                    file: None,
-                    variants: files.collect(),
-                    gain_db: instrument.gain_db,
-                }
-            } else {
-                InstrumentEntry {
-                    file: files.next(),
-                    variants: Vec::new(),
-                    gain_db: instrument.gain_db,
-                }
-            };
-            (instrument.name.to_owned(), entry)
-        })
-        .collect();
-    Manifest {
-        name: "default".to_owned(),
-        description: "Javanese gamelan colotomic instruments, synthesized by `gongan synth` \
-                      (modal synthesis from measured gong, kenong and saron data)"
-            .to_owned(),
-        author: "gongan".to_owned(),
-        licence: "CC0-1.0".to_owned(),
-        instruments: entries,
-    }
+    BuiltInPack::Default.manifest_of(instruments)
 }
 
 /// Writes `sound` as a mono 24-bit WAV at `path`, through a temporary file.

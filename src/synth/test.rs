@@ -45,18 +45,30 @@ fn noise_is_reproducible_and_in_range() {
 }
 
 #[test]
-fn the_attack_ramps_from_onset_to_full_over_the_contact() {
+fn the_attack_ramps_from_near_silence_to_full_over_the_contact() {
     let mallet = mallet::PADDED;
     let sr = 48_000;
     let contact = mallet.contact_samples(sr);
     assert_eq!(contact, 384);
-    assert_eq!(mallet.attack_gain(0, sr), mallet.onset);
-    assert!(mallet.attack_gain(contact / 2, sr) > mallet.onset);
+    let first = mallet.attack_gain(0, sr);
+    assert!(first > 0.0 && first < 1e-4, "starts at {first}");
+    let ramp: Vec<f64> = (0..=contact).map(|n| mallet.attack_gain(n, sr)).collect();
+    assert!(ramp.windows(2).all(|w| w[1] > w[0] || w[1] == 1.0));
+    // Smooth: no step bigger than a straight ramp's π/2 times over.
+    let steepest = ramp.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+    assert!(steepest < 1.6 / contact as f64, "steepest step {steepest}");
     assert_eq!(mallet.attack_gain(contact, sr), 1.0);
+    let hard = mallet::HARD.attack_gain(0, sr);
+    assert!(
+        (20.0 * hard.log10() + 60.0).abs() < 1.0,
+        "hard starts at {hard}"
+    );
+
     let burst = mallet.burst(sr, 1);
     assert_eq!(burst.len(), contact);
     let peak = burst.iter().fold(0.0f64, |m, s| m.max(s.abs()));
     assert!((peak - 1.0).abs() < 1e-12);
+    assert!(burst[0].abs() < 0.01 && burst[contact - 1].abs() < 0.01);
 }
 
 #[test]
@@ -110,6 +122,85 @@ fn a_voice_renders_the_same_samples_twice() {
     let a = voice.render(48_000).unwrap();
     let b = voice.render(48_000).unwrap();
     assert_eq!(a, b);
-    assert!(a.samples()[0].abs() > 1e-3);
+    // The first sample is the onset: not silent, but far under the peak (no click).
+    let first = a.samples()[0].abs();
+    assert!(first > 0.0 && first < a.peak() / 100.0, "starts at {first}");
     assert!(a.peak() <= 0.89);
+}
+
+#[test]
+fn a_twin_doubles_every_mode_sharper_by_the_fundamentals_offset() {
+    let voice = &default_instruments()[3].voices[0]; // kenong 1: 291 Hz
+    let paired = voice.with_twin(6.0);
+    assert_eq!(paired.modes.len(), 2 * voice.modes.len());
+    let (own, twins) = paired.modes.split_at(voice.modes.len());
+    assert_eq!(own, &voice.modes[..]);
+    assert!((twins[0].freq_hz - 297.0).abs() < 1e-9);
+    for (m, t) in own.iter().zip(twins) {
+        assert!((t.freq_hz / m.freq_hz - 297.0 / 291.0).abs() < 1e-12);
+        assert_eq!((t.gain, t.t60_s), (m.gain, m.t60_s));
+    }
+    let silent = Voice {
+        modes: Vec::new(),
+        ..voice.clone()
+    };
+    assert_eq!(silent.with_twin(6.0), silent);
+}
+
+#[test]
+fn built_in_packs_are_found_by_name_and_their_manifests_name_every_voice() {
+    assert_eq!(BuiltInPack::named("default"), Some(BuiltInPack::Default));
+    assert_eq!(BuiltInPack::named("bali"), Some(BuiltInPack::Bali));
+    assert_eq!(BuiltInPack::named("Bali"), None);
+    for pack in BuiltInPack::ALL {
+        let manifest = pack.manifest();
+        assert_eq!(manifest.name, pack.name());
+        assert!(manifest.problems().is_empty(), "{:?}", manifest.problems());
+        let files: usize = manifest
+            .instruments
+            .values()
+            .map(|e| e.files().count())
+            .sum();
+        let voices: usize = pack.instruments().iter().map(|i| i.voices.len()).sum();
+        assert_eq!(files, voices);
+    }
+    assert_eq!(
+        default_manifest(&default_instruments()),
+        BuiltInPack::Default.manifest()
+    );
+    assert!(
+        BuiltInPack::Bali
+            .manifest()
+            .instruments
+            .contains_key("saron-soft")
+    );
+}
+
+#[test]
+fn a_built_in_pack_renders_at_any_rate_but_zero() {
+    let pack = built_in_pack("default", 8_000).unwrap().unwrap();
+    let gong = pack.instrument("gong").unwrap().sound(None).unwrap();
+    assert_eq!(gong.sample_rate(), 8_000);
+    assert!(built_in_pack("default", 0).unwrap().is_err());
+    assert!(built_in_pack("nope", 48_000).is_none());
+}
+
+#[test]
+fn modes_above_nyquist_are_left_out_rather_than_aliased() {
+    let voice = Voice {
+        modes: vec![Mode {
+            freq_hz: 5_000.0,
+            gain: 1.0,
+            t60_s: 0.5,
+        }],
+        mallet: Mallet {
+            thud: 0.0,
+            ..mallet::HARD
+        },
+        tremolo: None,
+        seed: 1,
+    };
+    let at_8k = voice.render(8_000).unwrap();
+    assert!(at_8k.samples().iter().all(|&s| s == 0.0));
+    assert!(voice.render(48_000).unwrap().peak() > 0.5);
 }

@@ -53,16 +53,44 @@ impl Voice {
         (longest * LENGTH_PER_T60).max(self.mallet.contact_s)
     }
 
+    /// This voice together with its twin, the same instrument tuned `detune_hz` sharp and
+    /// struck in unison: every mode doubled at `f · (f1 + detune_hz) / f1`, where `f1` is the
+    /// first mode's frequency (the fundamental, by the tables' convention). The fundamentals
+    /// beat at `detune_hz`, each partial `k` times faster — the shimmer of a Balinese pair
+    /// (*pengumbang* and *pengisep*, GAMELAN.md §1).
+    #[must_use]
+    pub fn with_twin(&self, detune_hz: f64) -> Voice {
+        let Some(f1) = self.modes.first().map(|m| m.freq_hz) else {
+            return self.clone();
+        };
+        let sharpen = (f1 + detune_hz) / f1;
+        let twins: Vec<Mode> = self
+            .modes
+            .iter()
+            .map(|m| Mode {
+                freq_hz: m.freq_hz * sharpen,
+                ..*m
+            })
+            .collect();
+        let mut modes = self.modes.clone();
+        modes.extend(twins);
+        Voice {
+            modes,
+            ..self.clone()
+        }
+    }
+
     /// Renders the voice as a mono [`Sound`] at `sample_rate`, peak-normalised to [`PEAK`].
     ///
     /// The result depends only on the voice and the sample rate (the noise is seeded), so
     /// rendering twice gives identical samples. The first sample is the stroke's onset and
-    /// is never silent: the modes start in cosine phase and the attack ramp starts at the
-    /// mallet's `onset` level.
+    /// is never silent, but it is tens of decibels under the peak: the modes start in
+    /// cosine phase and the mallet's attack ramp brings them in smoothly (no click).
     ///
     /// # Errors
     /// [`SoundError`] if `sample_rate` is zero or the voice's numbers make non-finite
-    /// samples (a zero or negative T60, a NaN frequency).
+    /// samples (a zero or negative T60, a NaN frequency). Modes at or above the Nyquist
+    /// frequency of `sample_rate` are not rendered.
     pub fn render(&self, sample_rate: u32) -> Result<Sound, SoundError> {
         if sample_rate == 0 {
             return Err(SoundError::ZeroRate);
@@ -73,7 +101,9 @@ impl Voice {
         let excitation = self.mallet.excitation(&burst);
 
         let mut ring = vec![0.0f64; len];
-        for mode in &self.modes {
+        // A mode at or above Nyquist cannot be played at this rate; rung, it would alias
+        // to a false partial (a saron's ×5.40 at an 8 kHz engine rate), so it is left out.
+        for mode in self.modes.iter().filter(|m| m.freq_hz < sr / 2.0) {
             mode.ring_into(&excitation, &mut ring, sample_rate);
         }
         if let Some(tremolo) = self.tremolo {
