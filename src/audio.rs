@@ -22,6 +22,7 @@ mod voice;
 pub use engine::{
     Controller, EngineConfig, EngineError, EngineEvent, FrameClock, Renderer, VoiceId, engine,
 };
+pub use engine::{VOLUME_RAMP_MS, Volume, VolumeChange, VolumeDb, VolumeError};
 pub use frame::Frame;
 pub use host_time::HostTime;
 pub use limiter::Limiter;

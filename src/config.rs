@@ -16,6 +16,7 @@ use subtle::ConstantTimeEq;
 use thiserror::Error;
 
 use crate::audio::output::{Latency, OutputSpec};
+use crate::audio::{Volume, VolumeDb};
 
 pub mod hooks;
 
@@ -29,6 +30,9 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:7070";
 pub const MIN_TOKEN_CHARS: usize = 16;
 /// The default cap on a request body: plans and cues are small.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+/// The default cap on an uploaded pack archive (`PUT /v1/packs/{name}`): a pack of 40
+/// seconds of sound per instrument fits several times over.
+pub const DEFAULT_PACK_UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
 /// The largest config file read.
 const MAX_CONFIG_BYTES: u64 = 64 * 1024;
 
@@ -44,12 +48,15 @@ const MAX_CONFIG_BYTES: u64 = 64 * 1024;
 /// allow_hosts = ["gong.example.org"]
 /// coalesce_ms = 150
 /// body_limit = 65536
+/// pack_upload_limit = 67108864 # bytes of one pack archive upload, 1 MiB to 256 MiB
 /// header_timeout_ms = 10000
+/// volume_db = -6.0             # master volume at start, -60 to 6 (PUT /v1/volume changes it)
 ///
 /// [hooks]                      # receivers' secrets and mapping rules: see `hooks`
 /// [[notify]]                   # notification targets
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+// Not `Eq`: the volume is a float.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     /// Address to listen on.
@@ -71,8 +78,12 @@ pub struct RawConfig {
     pub coalesce_ms: Option<u64>,
     /// Request body cap in bytes.
     pub body_limit: Option<usize>,
+    /// The cap on an uploaded pack archive, in bytes.
+    pub pack_upload_limit: Option<usize>,
     /// How long a client may take to send its request headers, in milliseconds.
     pub header_timeout_ms: Option<u64>,
+    /// The master volume at start, in dB.
+    pub volume_db: Option<f32>,
     /// The receivers' secrets and mapping rules.
     #[serde(default)]
     pub hooks: RawHooks,
@@ -122,7 +133,9 @@ impl RawConfig {
             allow_hosts,
             coalesce_ms: self.coalesce_ms.or(lower.coalesce_ms),
             body_limit: self.body_limit.or(lower.body_limit),
+            pack_upload_limit: self.pack_upload_limit.or(lower.pack_upload_limit),
             header_timeout_ms: self.header_timeout_ms.or(lower.header_timeout_ms),
+            volume_db: self.volume_db.or(lower.volume_db),
             hooks: self.hooks.or(lower.hooks),
             notify: if self.notify.is_empty() {
                 lower.notify
@@ -231,6 +244,8 @@ pub struct Config {
     pub coalesce_window: Duration,
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// The largest pack archive accepted by `PUT /v1/packs/{name}`, in bytes.
+    pub pack_upload_limit: usize,
     /// How long a client may take to send a request's headers.
     pub header_read_timeout: Duration,
     /// How long a client may take to send a request's body.
@@ -239,6 +254,8 @@ pub struct Config {
     pub event_buffer: usize,
     /// Receivers, mapping rules and notification targets.
     pub hooks: Hooks,
+    /// The master volume the server starts at (unmuted).
+    pub volume: Volume,
 }
 
 /// Why the settings were refused. Each displays as one line saying what to change.
@@ -361,7 +378,21 @@ impl Config {
                 "body_limit {body_limit} is out of range: use 1024 to 16777216 bytes"
             )));
         }
+        let pack_upload_limit = raw.pack_upload_limit.unwrap_or(DEFAULT_PACK_UPLOAD_LIMIT);
+        if !(1 << 20..=256 << 20).contains(&pack_upload_limit) {
+            return Err(ConfigError::Range(format!(
+                "pack_upload_limit {pack_upload_limit} is out of range: use 1048576 to 268435456 bytes"
+            )));
+        }
         let hooks = Hooks::validate(raw.hooks, raw.notify)?;
+        let volume = Volume {
+            level: match raw.volume_db {
+                None => VolumeDb::UNITY,
+                Some(db) => VolumeDb::new(db)
+                    .map_err(|e| ConfigError::Range(format!("{e} (in the config file)")))?,
+            },
+            muted: false,
+        };
         let header_ms = raw.header_timeout_ms.unwrap_or(10_000);
         if !(100..=600_000).contains(&header_ms) {
             return Err(ConfigError::Range(format!(
@@ -378,10 +409,12 @@ impl Config {
             allowed_hosts,
             coalesce_window: Duration::from_millis(coalesce_ms),
             body_limit,
+            pack_upload_limit,
             header_read_timeout: Duration::from_millis(header_ms),
             body_read_timeout: Duration::from_millis(header_ms),
             event_buffer: 1024,
             hooks,
+            volume,
         })
     }
 
@@ -399,10 +432,12 @@ impl Config {
             allowed_hosts: Vec::new(),
             coalesce_window: Duration::from_millis(150),
             body_limit: DEFAULT_BODY_LIMIT,
+            pack_upload_limit: DEFAULT_PACK_UPLOAD_LIMIT,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
             event_buffer: 1024,
             hooks: Hooks::default(),
+            volume: Volume::default(),
         }
     }
 }
@@ -494,6 +529,41 @@ mod test {
         }
         let file: RawConfig = toml::from_str("latency_ms = 25").unwrap();
         assert_eq!(file.latency_ms, Some(25));
+    }
+
+    /// Issue 11: `volume_db` in the config file sets the volume the server starts at.
+    #[test]
+    fn the_volume_comes_from_the_file_and_is_checked() {
+        assert_eq!(
+            Config::validate(raw("127.0.0.1:1")).unwrap().volume,
+            Volume::default()
+        );
+        let file: RawConfig = toml::from_str("volume_db = -6.5").unwrap();
+        let config = Config::validate(file.or(raw("127.0.0.1:1"))).unwrap();
+        assert_eq!(config.volume.level.db(), -6.5);
+        assert!(!config.volume.muted);
+        let loud: RawConfig = toml::from_str("volume_db = 12").unwrap();
+        let err = Config::validate(loud.or(raw("127.0.0.1:1"))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "volume_db 12 is out of range: use -60 to 6 dB (in the config file)"
+        );
+    }
+
+    /// Issue 11: `pack_upload_limit` caps an uploaded pack archive, within a sane range.
+    #[test]
+    fn the_pack_upload_limit_comes_from_the_file_and_is_checked() {
+        let config = Config::validate(raw("127.0.0.1:1")).unwrap();
+        assert_eq!(config.pack_upload_limit, DEFAULT_PACK_UPLOAD_LIMIT);
+        let file: RawConfig = toml::from_str("pack_upload_limit = 2097152").unwrap();
+        let config = Config::validate(file.or(raw("127.0.0.1:1"))).unwrap();
+        assert_eq!(config.pack_upload_limit, 2 << 20);
+        let tiny: RawConfig = toml::from_str("pack_upload_limit = 1000").unwrap();
+        let err = Config::validate(tiny.or(raw("127.0.0.1:1"))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "pack_upload_limit 1000 is out of range: use 1048576 to 268435456 bytes"
+        );
     }
 
     #[test]

@@ -1,5 +1,10 @@
 //! The engine: a [`Controller`] on the control side and a [`Renderer`] on the audio side,
 //! joined only by wait-free ring buffers and atomics.
+//!
+//! The mix goes out through a master [`Volume`]: the renderer ramps to each new gain over
+//! [`VOLUME_RAMP_MS`] (a step in gain is a click), on the sum of the voices and before the
+//! limiter, so a louder volume is still caught by the limiter and a muted engine renders
+//! silence while every voice plays on and reports as usual.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +22,13 @@ use super::voice::{FadeReason, Voice, VoiceEnd};
 
 #[cfg(test)]
 mod test;
+mod volume;
+
+pub use volume::{Volume, VolumeChange, VolumeDb, VolumeError};
+
+/// How long the renderer takes to move to a new master volume: long enough that the step
+/// is not heard as a click, short enough that a mute is immediate to the ear.
+pub const VOLUME_RAMP_MS: u32 = 10;
 
 /// How an engine is sized. Everything the renderer needs is allocated up front from this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +147,8 @@ enum Command {
     },
     Cancel(VoiceId),
     Withdraw(VoiceId),
+    /// Ramp the master gain to this linear value.
+    Volume(f32),
 }
 
 /// A message from the renderer. A sound the renderer is done with travels back in it, so
@@ -195,6 +209,7 @@ pub fn engine(config: EngineConfig) -> (Controller, Renderer) {
             sample_rate: config.sample_rate,
         },
         next_id: 0,
+        volume: Volume::default(),
     };
     let renderer = Renderer {
         commands: command_rx,
@@ -210,6 +225,7 @@ pub fn engine(config: EngineConfig) -> (Controller, Renderer) {
         scheduled: Vec::with_capacity(config.max_scheduled.max(1)),
         retired: Vec::with_capacity(voice_slots + config.max_scheduled.max(1)),
         limiter: Limiter::new(config.sample_rate),
+        master: MasterGain::new(config.sample_rate),
         sample_rate: config.sample_rate,
     };
     (controller, renderer)
@@ -228,6 +244,8 @@ pub struct Controller {
     output_clock: OutputClock,
     clock: FrameClock,
     next_id: u64,
+    /// The volume last sent to the renderer.
+    volume: Volume,
 }
 
 impl Controller {
@@ -294,6 +312,22 @@ impl Controller {
         self.commands
             .push(Command::Withdraw(id))
             .map_err(|_| EngineError::QueueFull)
+    }
+
+    /// Sets the master volume: the renderer ramps to it over [`VOLUME_RAMP_MS`] from the
+    /// next block on. Voices keep playing (and reporting) whatever the volume, muted too.
+    pub fn set_volume(&mut self, volume: Volume) -> Result<(), EngineError> {
+        self.commands
+            .push(Command::Volume(volume.gain()))
+            .map_err(|_| EngineError::QueueFull)?;
+        self.volume = volume;
+        Ok(())
+    }
+
+    /// The master volume last set (the renderer may still be ramping to it).
+    #[must_use]
+    pub fn volume(&self) -> Volume {
+        self.volume
     }
 
     /// Frames rendered so far: the earliest frame a sound can still start at.
@@ -386,7 +420,63 @@ pub struct Renderer {
     scheduled: Vec<Scheduled>,
     retired: Vec<Arc<Sound>>,
     limiter: Limiter,
+    master: MasterGain,
     sample_rate: u32,
+}
+
+/// The master gain as the renderer applies it, moving linearly to each new target.
+struct MasterGain {
+    current: f32,
+    target: f32,
+    /// Added to `current` each frame while ramping.
+    step: f32,
+    /// Frames left in the ramp; at 0 `current` is exactly `target`.
+    ramp_left: u32,
+    ramp_frames: u32,
+}
+
+impl MasterGain {
+    fn new(sample_rate: u32) -> MasterGain {
+        MasterGain {
+            current: 1.0,
+            target: 1.0,
+            step: 0.0,
+            ramp_left: 0,
+            ramp_frames: (u64::from(VOLUME_RAMP_MS) * u64::from(sample_rate) / 1000).max(1) as u32,
+        }
+    }
+
+    /// Ramps from wherever the gain is now (mid-ramp too) to `target`.
+    fn set(&mut self, target: f32) {
+        self.target = target;
+        self.ramp_left = self.ramp_frames;
+        self.step = (target - self.current) / self.ramp_frames as f32;
+    }
+
+    /// Scales an interleaved stereo block in place. At unity and not ramping the block is
+    /// left untouched, bit for bit.
+    fn apply(&mut self, block: &mut [f32]) {
+        if self.ramp_left == 0 {
+            if self.current != 1.0 {
+                let gain = self.current;
+                block.iter_mut().for_each(|s| *s *= gain);
+            }
+            return;
+        }
+        for frame in block.chunks_exact_mut(2) {
+            if self.ramp_left > 0 {
+                self.ramp_left -= 1;
+                // The last step lands exactly on the target, free of rounding drift.
+                self.current = if self.ramp_left == 0 {
+                    self.target
+                } else {
+                    self.current + self.step
+                };
+            }
+            frame[0] *= self.current;
+            frame[1] *= self.current;
+        }
+    }
 }
 
 struct Scheduled {
@@ -459,6 +549,7 @@ impl Renderer {
             });
             self.report(event, Some(voice.sound));
         }
+        self.master.apply(block);
         self.limiter.process(block);
         self.position += frames as u64;
         self.shared.position.store(self.position, Ordering::Release);
@@ -487,6 +578,7 @@ impl Renderer {
                     }
                 }
                 Command::Cancel(id) => self.cancel(id),
+                Command::Volume(gain) => self.master.set(gain),
                 Command::Withdraw(id) => {
                     if let Some(i) = self.scheduled.iter().position(|s| s.id == id) {
                         let scheduled = self.scheduled.swap_remove(i);

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::audio::Sound;
 
-use super::loudness::{db_to_gain, loudness_db, normalising_gain};
+use super::loudness::{db_to_gain, loudness_lufs, normalising_gain};
 
 /// An instrument ready to play: its sounds at the engine rate, shared by `Arc` with the
 /// renderer, and the gain that evens it out with the rest of the pack.
@@ -30,7 +30,7 @@ impl Instrument {
     pub fn new(name: String, sounds: Vec<Arc<Sound>>, gain_db: f32) -> Option<Instrument> {
         let loudness_db = sounds
             .iter()
-            .map(|s| loudness_db(s.samples(), s.channels(), s.sample_rate()))
+            .map(|s| loudness_lufs(s.samples(), s.channels(), s.sample_rate()))
             .reduce(f32::max)?;
         let peak = sounds.iter().map(|s| s.peak()).fold(0.0, f32::max);
         let gain = normalising_gain(loudness_db, peak) * db_to_gain(gain_db);
@@ -78,8 +78,8 @@ impl Instrument {
         self.gain
     }
 
-    /// Measured loudness of the loudest variant before any gain, in dBFS RMS over its
-    /// loudest 400 ms (see [`loudness`](super::loudness)).
+    /// Measured loudness of the loudest variant before any gain: EBU R 128 maximum
+    /// momentary loudness in LUFS (see [`loudness`](super::loudness)).
     #[must_use]
     pub fn loudness_db(&self) -> f32 {
         self.loudness_db

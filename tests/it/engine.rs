@@ -7,8 +7,9 @@ use gongan::audio::{EngineConfig, EngineEvent, Frame, Sound, engine};
 
 use crate::support::read_wav;
 
-/// assert_no_alloc's violation counter is global: tests that read it take turns.
-static ALLOC_CHECK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// assert_no_alloc's violation counter is global: tests that read it take turns (those in
+/// other modules too).
+pub static ALLOC_CHECK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn tone(frames: usize, level: f32) -> Arc<Sound> {
     let samples = (0..frames)

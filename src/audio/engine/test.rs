@@ -302,3 +302,109 @@ fn a_full_schedule_rejects_instead_of_allocating() {
         vec![EngineEvent::Rejected { id: VoiceId(2) }]
     );
 }
+
+/// A constant level, long enough to hear a volume change ride on it.
+fn level(len: usize, value: f32) -> Arc<Sound> {
+    Arc::new(Sound::mono(RATE, vec![value; len]).unwrap())
+}
+
+fn volume(db: f32, muted: bool) -> Volume {
+    Volume {
+        level: VolumeDb::new(db).unwrap(),
+        muted,
+    }
+}
+
+/// Issue 11: the master volume scales the mix, reached through a ramp with no step
+/// larger than the ramp's (no click), and starting at the block after it was set.
+#[test]
+fn the_master_volume_ramps_to_its_gain_without_a_step() {
+    let (mut controller, mut renderer) = engine(config());
+    controller.play(level(48_000, 0.5), Frame(0), 1.0).unwrap();
+    let before = render(&mut renderer, 256, 256);
+    assert!(
+        before.iter().all(|s| *s == 0.5),
+        "unity leaves samples as they are"
+    );
+
+    controller.set_volume(volume(-6.0, false)).unwrap();
+    assert_eq!(controller.volume(), volume(-6.0, false));
+    let ramp = (VOLUME_RAMP_MS * RATE / 1000) as usize;
+    let out = render(&mut renderer, ramp + 1024, 64);
+    let left: Vec<f32> = out.iter().step_by(2).copied().collect();
+    let target = 0.5 * 10f32.powf(-6.0 / 20.0);
+    assert!((left[ramp - 1] - target).abs() < 1e-6, "{}", left[ramp - 1]);
+    assert!(
+        left[ramp..].iter().all(|s| *s == target),
+        "steady after the ramp"
+    );
+    let largest_step = left
+        .windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .fold(0.0f32, f32::max);
+    let even_step = (0.5 - target) / ramp as f32;
+    assert!(
+        largest_step <= even_step * 1.01,
+        "a step of {largest_step} where a {ramp}-frame ramp moves {even_step} a frame"
+    );
+    assert!(left[0] < 0.5 && left[0] > target, "the ramp starts at once");
+}
+
+/// Mute is not pause: a muted engine renders silence, yet voices start, play to their end
+/// and report it as usual; unmuting brings back the level it had.
+#[test]
+fn a_muted_engine_renders_silence_and_keeps_time() {
+    let (mut controller, mut renderer) = engine(config());
+    controller.set_volume(volume(-12.0, true)).unwrap();
+    render(&mut renderer, 4800, 480);
+    controller.play(level(1000, 0.5), Frame(5000), 1.0).unwrap();
+    let out = render(&mut renderer, 4800, 480);
+    assert!(out.iter().all(|s| *s == 0.0), "muted is silent");
+    assert_eq!(
+        controller.events(),
+        vec![
+            EngineEvent::Started {
+                id: VoiceId(0),
+                frame: Frame(5000),
+                requested: Frame(5000)
+            },
+            EngineEvent::Finished {
+                id: VoiceId(0),
+                frame: Frame(6000)
+            }
+        ]
+    );
+    controller.set_volume(volume(-12.0, false)).unwrap();
+    controller.play(level(4800, 0.5), Frame(9600), 1.0).unwrap();
+    let out = render(&mut renderer, 4800, 480);
+    let expected = 0.5 * 10f32.powf(-12.0 / 20.0);
+    assert!((out[2 * 4799] - expected).abs() < 1e-6, "{}", out[2 * 4799]);
+}
+
+/// A volume above unity drives the mix into the limiter, never past its ceiling.
+#[test]
+fn a_loud_volume_is_still_limited() {
+    let (mut controller, mut renderer) = engine(config());
+    controller.set_volume(volume(6.0, false)).unwrap();
+    controller.play(level(4800, 0.8), Frame(0), 1.0).unwrap();
+    let out = render(&mut renderer, 4800, 480);
+    let peak = out.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    assert!(peak <= Limiter::DEFAULT_THRESHOLD + 1e-6, "{peak}");
+    assert!(peak > 0.8, "louder than the sound itself: {peak}");
+}
+
+/// A change in the middle of a ramp goes on from where the gain is, not from where the
+/// last ramp began: no jump back.
+#[test]
+fn a_new_volume_mid_ramp_goes_on_from_the_current_gain() {
+    let (mut controller, mut renderer) = engine(config());
+    controller.play(level(48_000, 0.5), Frame(0), 1.0).unwrap();
+    controller.set_volume(volume(-60.0, false)).unwrap();
+    let first = render(&mut renderer, 64, 64);
+    controller.set_volume(volume(0.0, false)).unwrap();
+    let second = render(&mut renderer, 64, 64);
+    let last = first[first.len() - 2];
+    let next = second[0];
+    assert!(last < 0.5 && next > last, "{last} then {next}");
+    assert!(next - last < 0.01, "jumped from {last} to {next}");
+}
