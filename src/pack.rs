@@ -20,6 +20,7 @@ pub mod loudness;
 pub mod manifest;
 pub mod paths;
 pub mod resample;
+mod role;
 mod scaffold;
 pub mod wav;
 
@@ -33,6 +34,7 @@ pub use decode::{MAX_DURATION_SECS, MAX_FILE_BYTES, MAX_SAMPLE_RATE, MIN_SAMPLE_
 pub use error::PackError;
 pub use instrument::Instrument;
 pub use manifest::{InstrumentEntry, MANIFEST_FILE, Manifest};
+pub use role::Role;
 pub use scaffold::scaffold;
 
 /// A loaded sound pack: every instrument decoded, resampled to one rate and measured.
@@ -44,6 +46,9 @@ pub struct Pack {
     dir: PathBuf,
     manifest: Manifest,
     instruments: BTreeMap<String, Instrument>,
+    /// Instruments taken from the default pack because this one has none of that name
+    /// (see [`Pack::with_fallback`]).
+    fallbacks: Vec<String>,
 }
 
 impl Pack {
@@ -74,6 +79,7 @@ impl Pack {
             dir: opened.dir,
             manifest: opened.manifest,
             instruments,
+            fallbacks: Vec::new(),
         })
     }
 
@@ -96,7 +102,35 @@ impl Pack {
                 .into_iter()
                 .map(|i| (i.name().to_owned(), i))
                 .collect(),
+            fallbacks: Vec::new(),
         }
+    }
+
+    /// This pack, with every instrument of `default` it does not define taken from
+    /// `default`: a stroke of a role or an instrument the pack has no sound for is heard
+    /// with the default pack's sound, not silent. The sounds are shared, not copied.
+    #[must_use]
+    pub fn with_fallback(mut self, default: &Pack) -> Pack {
+        for (name, instrument) in &default.instruments {
+            if !self.instruments.contains_key(name) {
+                self.instruments.insert(name.clone(), instrument.clone());
+                self.fallbacks.push(name.clone());
+            }
+        }
+        self
+    }
+
+    /// The instruments heard from the default pack because this one lacks them, in name
+    /// order.
+    #[must_use]
+    pub fn fallbacks(&self) -> &[String] {
+        &self.fallbacks
+    }
+
+    /// The instrument the pack gives `role`, if it remaps it.
+    #[must_use]
+    pub fn role(&self, role: Role) -> Option<&str> {
+        self.manifest.roles.get(&role).map(String::as_str)
     }
 
     /// The pack's name from its manifest.

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::Role;
+
 /// The file name of a pack's manifest inside the pack folder.
 pub const MANIFEST_FILE: &str = "pack.toml";
 
@@ -22,6 +24,12 @@ pub const MANIFEST_FILE: &str = "pack.toml";
 ///
 /// [instruments.kenong]
 /// variants = ["kenong-1.wav", "kenong-2.wav"]
+///
+/// [instruments.airhorn]
+/// file = "airhorn.wav"
+///
+/// [roles]
+/// overtime = "airhorn"
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,6 +48,10 @@ pub struct Manifest {
     /// Instrument name → its files. Names are the domain's (`gong`, `kenong`…) or any
     /// custom name (`airhorn`); a pack may override any default instrument.
     pub instruments: BTreeMap<String, InstrumentEntry>,
+    /// Role → the instrument of this pack that plays it (`overtime = "airhorn"`). A role
+    /// not named here is played by the instrument the session strikes for it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub roles: BTreeMap<Role, String>,
 }
 
 /// One instrument of a pack: a single file, or pitched variants chosen by index.
@@ -117,6 +129,14 @@ pub enum ManifestProblem {
         /// The gain as written.
         gain_db: f32,
     },
+    /// A role given to an instrument the pack does not define.
+    #[error("role `{role}` names instrument `{instrument}`, which the pack does not define")]
+    RoleInstrument {
+        /// The role.
+        role: Role,
+        /// The instrument named.
+        instrument: String,
+    },
     /// More than [`MAX_SOUNDS`] files in all.
     #[error("the pack lists {0} sounds, more than the {MAX_SOUNDS} allowed")]
     TooManySounds(usize),
@@ -175,6 +195,14 @@ impl Manifest {
                 });
             }
             sounds += entry.files().count();
+        }
+        for (role, instrument) in &self.roles {
+            if !self.instruments.contains_key(instrument) {
+                problems.push(ManifestProblem::RoleInstrument {
+                    role: *role,
+                    instrument: instrument.clone(),
+                });
+            }
         }
         if sounds > MAX_SOUNDS {
             problems.push(ManifestProblem::TooManySounds(sounds));
@@ -239,6 +267,29 @@ mod test {
         assert!(problems.contains(&ManifestProblem::EmptyName));
         assert!(problems.contains(&ManifestProblem::NoSound("kenong".into())));
         assert!(problems.contains(&ManifestProblem::FileAndVariants("Gong".into())));
+    }
+
+    #[test]
+    fn roles_name_instruments_of_the_pack() {
+        let text = "name = \"team\"\n[instruments.airhorn]\nfile = \"a.wav\"\n[roles]\n";
+        let good = Manifest::parse(&format!("{text}overtime = \"airhorn\"\n")).unwrap();
+        assert_eq!(
+            good.roles.get(&Role::Overtime).map(String::as_str),
+            Some("airhorn")
+        );
+        assert!(good.problems().is_empty());
+        let missing = Manifest::parse(&format!("{text}deadline = \"bell\"\n")).unwrap();
+        assert_eq!(
+            missing.problems(),
+            [ManifestProblem::RoleInstrument {
+                role: Role::Deadline,
+                instrument: "bell".into()
+            }]
+        );
+        // An unknown role is a typo to catch, with its place.
+        let err = Manifest::parse(&format!("{text}overtim = \"airhorn\"\n")).unwrap_err();
+        assert_eq!(err.line, 5, "{err}");
+        assert!(err.message.contains("overtim"), "{err}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ mod receipt;
 
 pub use config::{ConductorConfig, SESSION_RATE};
 pub use error::ConductorError;
-pub use events::{CueEvent, Event, OutputEvent, Tick, TickSession, Warning};
+pub use events::{CueEvent, Event, OutputEvent, Tick, TickSession, VolumeEvent, Warning};
 pub use handle::ConductorHandle;
 pub use receipt::CueReceipt;
 
@@ -38,7 +38,7 @@ use super::record::{
 };
 use super::runner::{LATE_TOLERANCE, Runner, Snapshot, SteerCommand};
 use super::timeline::{Speed, TimelineOptions};
-use crate::audio::{Controller, EngineEvent, Frame, HostTime};
+use crate::audio::{Controller, EngineEvent, Frame, HostTime, Sound, Volume, VolumeChange};
 use crate::pack::Pack;
 
 /// The actor. Build it with [`Conductor::spawn`].
@@ -170,7 +170,73 @@ impl Conductor {
                 let now = HostTime::now();
                 let _ = reply.send(self.controller.earliest_heard().saturating_since(now));
             }
+            Request::Volume { change, by, reply } => {
+                let _ = reply.send(self.volume(change, by));
+            }
+            Request::Preview {
+                instrument,
+                variant,
+                sound,
+                gain,
+                reply,
+            } => {
+                let _ = reply.send(self.preview(instrument, variant, sound, gain));
+            }
         }
+    }
+
+    /// Applies a volume change for `by` (an empty one only reads) and tells every
+    /// subscriber. Not journaled: the room's loudness is not the session's course, and
+    /// turning a gong down must work even when the journal cannot be written; the log
+    /// keeps who did it.
+    fn volume(&mut self, change: VolumeChange, by: Actor) -> Result<Volume, ConductorError> {
+        if change.is_empty() {
+            return Ok(self.controller.volume());
+        }
+        let volume = self.controller.volume().with(change);
+        self.controller.set_volume(volume)?;
+        tracing::info!(
+            volume_db = volume.level.db(),
+            muted = volume.muted,
+            by = %by,
+            "master volume changed"
+        );
+        self.publish(Event::Volume(VolumeEvent {
+            kind: "volume",
+            volume,
+            by,
+            utc: rfc3339(std::time::SystemTime::now()),
+        }));
+        Ok(volume)
+    }
+
+    /// Plays a sound of any pack now, outside the session: a preview. It travels as a
+    /// "now" cue (an id from the cues' sequence, a `cue_played` when it starts, and
+    /// cancellable until then), but it is not journaled — it is someone listening to a
+    /// pack, not part of the session's course — and not coalesced: the coalescer's key
+    /// names an instrument of the active pack, and a preview of another pack's `kenong`
+    /// must neither swallow a real kenong cue nor be swallowed by one. A person clicking
+    /// expects each click to sound; the voice cap bounds a flood.
+    fn preview(
+        &mut self,
+        instrument: String,
+        variant: Option<u32>,
+        sound: Arc<Sound>,
+        gain: f32,
+    ) -> Result<CueReceipt, ConductorError> {
+        let now = HostTime::now();
+        let id = CueId(self.next_cue);
+        let heard = self.controller.earliest_heard();
+        self.send_cue(PendingCue {
+            id,
+            instrument,
+            variant,
+            sound,
+            gain,
+            at: None,
+        })?;
+        self.next_cue += 1;
+        Ok(self.receipt(id, heard, now, false))
     }
 
     /// The earliest instant a command given now can take effect at: its strokes must be

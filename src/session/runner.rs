@@ -105,7 +105,8 @@ pub struct Runner {
     warned_until: Frame,
     overtime_announced: Option<usize>,
     finished: bool,
-    missing: Vec<&'static str>,
+    /// Instruments the pack lacked, warned about once each.
+    missing: Vec<String>,
 }
 
 /// Where a stroke planned for a host instant goes on the output.
@@ -418,7 +419,13 @@ impl Runner {
                     continue;
                 }
             };
-            let name = stroke.instrument.name();
+            // A role the pack remaps is played by its instrument; anything else by the
+            // instrument the timeline strikes.
+            let name = stroke
+                .roles()
+                .iter()
+                .find_map(|role| pack.role(*role))
+                .unwrap_or(stroke.instrument.name());
             let Some((sound, gain)) = pack.instrument(name).and_then(|instrument| {
                 // A pack with fewer pitches than the timeline uses wraps around them, so
                 // the rising kenong still rises where it can and nothing goes silent.
@@ -429,12 +436,12 @@ impl Runner {
                 let sound = instrument.sound(variant)?;
                 Some((sound.clone(), instrument.gain()))
             }) else {
-                if !self.missing.contains(&name) {
+                if !self.missing.iter().any(|m| m == name) {
                     tracing::warn!(
                         instrument = name,
                         "the pack has no such instrument; its strokes are silent"
                     );
-                    self.missing.push(name);
+                    self.missing.push(name.to_owned());
                 }
                 continue;
             };

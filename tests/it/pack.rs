@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use gongan::audio::DEFAULT_SAMPLE_RATE;
 use gongan::pack::decode::{AudioKind, decode_bytes, decode_file};
+use gongan::pack::loudness::{TARGET_LOUDNESS_LUFS, loudness_lufs};
 use gongan::pack::manifest::ManifestProblem;
 use gongan::pack::{AudioError, Pack, PackError, check, inspect, scaffold, wav};
 use proptest::prelude::*;
@@ -297,16 +298,28 @@ fn loudness_normalisation_evens_out_a_loud_and_a_quiet_instrument() {
     let pack = Pack::load(dir.path(), 48_000).unwrap();
     let loud = pack.instrument("loud").unwrap();
     let quiet = pack.instrument("quiet").unwrap();
-    assert!(loud.loudness_db() - quiet.loudness_db() > 30.0);
-    let level = |i: &gongan::pack::Instrument| i.loudness_db() + 20.0 * i.gain().log10();
+    // EBU R 128 loudness in LUFS: 33 dB apart, as their amplitudes are.
     assert!(
-        (level(loud) - level(quiet)).abs() < 0.1,
-        "{} vs {}",
-        level(loud),
-        level(quiet)
+        (loud.loudness_db() - quiet.loudness_db() - 33.1).abs() < 0.1,
+        "{} vs {} LUFS",
+        loud.loudness_db(),
+        quiet.loudness_db()
     );
+    // Both re-measured as they play: at the target, within 0.1 LU.
     for instrument in [loud, quiet] {
-        let peak = instrument.sound(None).unwrap().peak() * instrument.gain();
+        let sound = instrument.sound(None).unwrap();
+        let played: Vec<f32> = sound
+            .samples()
+            .iter()
+            .map(|s| s * instrument.gain())
+            .collect();
+        let lufs = loudness_lufs(&played, 1, 48_000);
+        assert!(
+            (lufs - TARGET_LOUDNESS_LUFS).abs() < 0.1,
+            "{} plays at {lufs} LUFS",
+            instrument.name()
+        );
+        let peak = sound.peak() * instrument.gain();
         assert!(peak <= 1.0 + 1e-6, "{}: peak {peak}", instrument.name());
     }
     let quieter = pack.instrument("quieter").unwrap();
@@ -315,7 +328,8 @@ fn loudness_normalisation_evens_out_a_loud_and_a_quiet_instrument() {
 
 #[test]
 fn the_peak_cap_wins_over_the_loudness_target() {
-    // A single full-scale click: very quiet by loudness, but any gain would clip it.
+    // A single full-scale click: very quiet by loudness (far under the target in LUFS), but
+    // any gain would clip it, so it plays at exactly full scale and no louder.
     let dir = tempfile::tempdir().unwrap();
     let mut click = vec![1.0];
     click.extend(vec![0.001; 100]);
@@ -326,9 +340,23 @@ fn the_peak_cap_wins_over_the_loudness_target() {
         Format::F32,
         &click,
     );
-    write_manifest(dir.path(), "[instruments.click]\nfile = \"click.wav\"\n");
+    // The same click 20 dB down in the manifest: `gain_db` counts from where the cap left
+    // it, so the author's −20 dB is heard.
+    write_manifest(
+        dir.path(),
+        "[instruments.click]\nfile = \"click.wav\"\n\
+         [instruments.quiet-click]\nfile = \"click.wav\"\ngain_db = -20.0\n",
+    );
     let pack = Pack::load(dir.path(), 48_000).unwrap();
-    assert!(pack.instrument("click").unwrap().gain() <= 1.0);
+    let click = pack.instrument("click").unwrap();
+    assert!(click.loudness_db() < TARGET_LOUDNESS_LUFS - 20.0);
+    assert_eq!(click.gain(), 1.0);
+    let quiet_click = pack.instrument("quiet-click").unwrap();
+    assert!(
+        (quiet_click.gain() - 0.1).abs() < 1e-6,
+        "{}",
+        quiet_click.gain()
+    );
 }
 
 #[test]

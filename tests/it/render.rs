@@ -321,3 +321,126 @@ fn the_default_pack_covers_every_stroke_the_timeline_makes() {
         );
     }
 }
+
+const WAITING: &str = r#"
+name = "waiting"
+[[segments]]
+title = "Hold"
+duration = "8s"
+form = "lancaran"
+density = "full"
+end = "wait"
+[[segments]]
+title = "After"
+duration = "8s"
+form = "lancaran"
+density = "full"
+"#;
+
+/// The length of the airhorn in the team pack below: a flat run of samples no click of
+/// the click pack has (they are short ramps).
+const AIRHORN_FRAMES: usize = 50;
+
+/// A team's pack made from the click pack: no kenong, an `airhorn` (a flat block), and
+/// `[roles] overtime = "airhorn"`.
+fn team_pack(dir: &Path, clicks: &Path) -> PathBuf {
+    let team = dir.join("team");
+    std::fs::create_dir_all(&team).unwrap();
+    let mut manifest = String::from("name = \"team\"\n[roles]\novertime = \"airhorn\"\n");
+    for (name, variants) in INSTRUMENTS.iter().filter(|(name, _)| *name != "kenong") {
+        let files: Vec<String> = (1..=*variants)
+            .map(|v| {
+                let file = format!("{name}-{v}.wav");
+                std::fs::copy(clicks.join(&file), team.join(&file)).unwrap();
+                format!("\"{file}\"")
+            })
+            .collect();
+        manifest.push_str(&format!(
+            "[instruments.{name}]\nvariants = [{}]\ngain_db = -20.0\n",
+            files.join(", ")
+        ));
+    }
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: RATE,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut writer = hound::WavWriter::create(team.join("airhorn.wav"), spec).unwrap();
+    for _ in 0..AIRHORN_FRAMES {
+        writer.write_sample(0.9f32).unwrap();
+    }
+    writer.finalize().unwrap();
+    manifest.push_str("[instruments.airhorn]\nfile = \"airhorn.wav\"\ngain_db = -20.0\n");
+    std::fs::write(team.join("pack.toml"), manifest).unwrap();
+    team
+}
+
+/// A pack that remaps a role rings its own instrument for it (overtime → airhorn), and an
+/// instrument it lacks (kenong) is heard from the default pack instead of going silent.
+#[test]
+fn a_packs_roles_ring_its_own_instruments_and_missing_ones_fall_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let clicks = click_pack(dir.path());
+    // The click pack stands in for the default pack, so every sample can be told apart.
+    let default = Pack::load(&clicks, RATE).unwrap();
+    let bare = Pack::load(&team_pack(dir.path(), &clicks), RATE).unwrap();
+    let team = bare.clone().with_fallback(&default);
+    assert_eq!(team.fallbacks(), ["kenong"]);
+    assert!(bare.fallbacks().is_empty());
+    let plan = ValidPlan::from_toml(WAITING).unwrap();
+    let (with_fallback, without) = (dir.path().join("team.wav"), dir.path().join("bare.wav"));
+    let report = render(&plan, &team, &with_fallback, vec![]);
+    let bare_report = render(&plan, &bare, &without, vec![]);
+    // Without the fallback the pack's missing kenong is never struck.
+    let kenongs = |r: &gongan::session::RenderReport| {
+        r.strokes
+            .iter()
+            .filter(|s| s.instrument == Instrument::Kenong)
+            .count()
+    };
+    assert!(kenongs(&report) > 0);
+    assert_eq!(kenongs(&bare_report), 0);
+    let (samples, ..) = read_wav(&with_fallback);
+    let (bare_samples, ..) = read_wav(&without);
+    let left = |samples: &[f32], frame: usize| samples.get(2 * frame).copied().unwrap_or(0.0);
+    // Frames where exactly one stroke starts.
+    let alone = |frame: Frame| report.strokes.iter().filter(|s| s.frame == frame).count() == 1;
+
+    let overtime: Vec<Frame> = report
+        .strokes
+        .iter()
+        .filter(|s| s.kind == StrokeKind::Overtime)
+        .map(|s| s.frame)
+        .collect();
+    assert!(!overtime.is_empty(), "the render holds in overtime first");
+    for frame in overtime.iter().filter(|f| alone(**f)) {
+        let f = frame.0 as usize;
+        let first = left(&samples, f);
+        assert!(first > 0.0, "the airhorn is heard at {f}");
+        assert!(
+            (f..f + AIRHORN_FRAMES).all(|k| left(&samples, k) == first),
+            "a flat airhorn block at overtime frame {f}"
+        );
+    }
+
+    let kenong_alone: Vec<usize> = report
+        .strokes
+        .iter()
+        .filter(|s| s.instrument == Instrument::Kenong && alone(s.frame))
+        .map(|s| s.frame.0 as usize)
+        .collect();
+    assert!(!kenong_alone.is_empty(), "the plan strikes kenong alone");
+    for &f in &kenong_alone {
+        assert_ne!(
+            left(&samples, f),
+            0.0,
+            "the kenong at {f} falls back and is heard"
+        );
+        assert_eq!(
+            left(&bare_samples, f),
+            0.0,
+            "without a fallback it is silent at {f}"
+        );
+    }
+}

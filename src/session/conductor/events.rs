@@ -3,10 +3,11 @@
 
 use serde::Serialize;
 
-use crate::audio::Frame;
+use crate::audio::{Frame, Volume};
 use crate::session::clock::rfc3339;
 use crate::session::cues::CueId;
 use crate::session::event::SessionEvent;
+use crate::session::record::Actor;
 use crate::session::timeline::State;
 
 /// A cue event, published with the session's.
@@ -44,6 +45,23 @@ pub enum Event {
     /// Something the facilitator should know that is not the session's doing (the journal
     /// cannot be written: the session keeps time but will not survive a restart).
     Warning(Warning),
+    /// The master volume or mute changed: every open page moves its slider.
+    Volume(VolumeEvent),
+}
+
+/// The master volume changed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VolumeEvent {
+    /// Always `volume`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The level and mute now.
+    #[serde(flatten)]
+    pub volume: Volume,
+    /// Who changed it.
+    pub by: Actor,
+    /// When, UTC.
+    pub utc: String,
 }
 
 /// A warning for the page and the event stream.

@@ -7,7 +7,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::messages::Request;
 use super::{ConductorError, CueReceipt, Event, OutputEvent};
-use crate::audio::FrameClock;
+use crate::audio::{FrameClock, Sound, Volume, VolumeChange};
 use crate::pack::Pack;
 use crate::session::cues::{Cue, CueId, CueListing};
 use crate::session::plan::ValidPlan;
@@ -103,6 +103,44 @@ impl ConductorHandle {
     /// The output's measured latency: from now until the next frame rendered is heard.
     pub async fn latency(&self) -> Result<Duration, ConductorError> {
         self.ask(|reply| Request::Latency { reply }).await
+    }
+
+    /// The master volume as it is now.
+    pub async fn volume(&self) -> Result<Volume, ConductorError> {
+        self.set_volume(VolumeChange::default(), Actor::server())
+            .await
+    }
+
+    /// Changes the master volume for `by` (what `change` names; the rest stays) and
+    /// publishes it; answers the volume now. Not journaled: it is the room's loudness,
+    /// not the session's course. An empty change only reads it.
+    pub async fn set_volume(
+        &self,
+        change: VolumeChange,
+        by: Actor,
+    ) -> Result<Volume, ConductorError> {
+        self.ask(|reply| Request::Volume { change, by, reply })
+            .await?
+    }
+
+    /// Plays `sound` (variant `variant` of `instrument`, from any pack) now at linear
+    /// `gain`, outside the session: a preview. Answered like a cue now, and heard of like
+    /// one (`cue_played`), but neither journaled nor coalesced.
+    pub async fn preview(
+        &self,
+        instrument: String,
+        variant: Option<u32>,
+        sound: Arc<Sound>,
+        gain: f32,
+    ) -> Result<CueReceipt, ConductorError> {
+        self.ask(|reply| Request::Preview {
+            instrument,
+            variant,
+            sound,
+            gain,
+            reply,
+        })
+        .await?
     }
 
     /// A new subscription to every event from now on.

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::{ConductorError, CueReceipt, OutputEvent};
+use crate::audio::{Sound, Volume, VolumeChange};
 use crate::pack::Pack;
 use crate::session::cues::{Cue, CueId, CueListing};
 use crate::session::plan::ValidPlan;
@@ -57,5 +58,19 @@ pub(super) enum Request {
     },
     Latency {
         reply: oneshot::Sender<Duration>,
+    },
+    /// Reads the master volume (an empty change) or changes it.
+    Volume {
+        change: VolumeChange,
+        by: Actor,
+        reply: oneshot::Sender<Result<Volume, ConductorError>>,
+    },
+    /// Plays one sound of any pack now, outside the session: a preview.
+    Preview {
+        instrument: String,
+        variant: Option<u32>,
+        sound: Arc<Sound>,
+        gain: f32,
+        reply: oneshot::Sender<Result<CueReceipt, ConductorError>>,
     },
 }

@@ -131,6 +131,7 @@ fn test_pack() -> Pack {
         author: String::new(),
         licence: String::new(),
         instruments: BTreeMap::new(),
+        roles: BTreeMap::new(),
     };
     Pack::from_instruments(PathBuf::from("(test)"), manifest, instruments)
 }

@@ -6,6 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::audio::Frame;
+use crate::pack::Role;
 use crate::session::duration::SegmentDuration;
 
 /// A sound of the pack's colotomic section, by its pack name.
@@ -110,6 +111,30 @@ pub enum StrokeKind {
     SessionEnd,
     /// The strokes that close a segment early when the facilitator moves on.
     Suwuk,
+}
+
+impl Stroke {
+    /// The roles this stroke plays, the most specific first: a pack that remaps one of
+    /// them plays it with its own instrument (see [`Role`]). A colotomic beat has none,
+    /// except a `wait` segment's deadline gong.
+    #[must_use]
+    pub fn roles(&self) -> &'static [Role] {
+        match self.kind {
+            StrokeKind::Buka => &[Role::Buka],
+            StrokeKind::Warning { .. } => &[Role::Warning],
+            StrokeKind::Overtime => &[Role::Overtime],
+            StrokeKind::SegmentEnd => &[Role::SegmentEnd, Role::Deadline],
+            StrokeKind::SessionEnd => &[Role::SessionEnd, Role::Deadline],
+            StrokeKind::Suwuk => &[Role::Suwuk],
+            StrokeKind::Beat { beat, of }
+                if beat == of
+                    && matches!(self.instrument, Instrument::Gong | Instrument::Suwukan) =>
+            {
+                &[Role::Deadline]
+            }
+            StrokeKind::Beat { .. } => &[],
+        }
+    }
 }
 
 /// One stroke at an exact frame.
