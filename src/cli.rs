@@ -6,11 +6,13 @@ mod history;
 mod hooks;
 mod link;
 mod pack_arg;
+mod pack_install;
 mod plan_arg;
 mod play;
 mod render;
 mod run;
 mod serve;
+mod synth;
 mod table;
 
 use std::path::PathBuf;
@@ -35,17 +37,21 @@ enum Command {
         after_help = "Example:\n  gongan plans\n  wheel-of-misfortune   Wheel of Misfortune   5 segments   1h"
     )]
     Plans,
-    /// Render the default pack from the built-in gamelan synthesizer.
-    #[command(after_help = "Example:\n  gongan synth -o sounds/default\n\n\
+    /// Render a built-in pack (default or bali) from the built-in gamelan synthesizer.
+    #[command(after_help = "Examples:\n  gongan synth -o sounds/default\n  \
+        gongan synth --pack bali -o bali\n\n\
         Writes gong.wav, suwukan.wav, kempul.wav, kenong-1..6.wav, ketuk.wav, kempyang.wav,\n\
-        bonang-1..4.wav, saron-1..7.wav (mono 48 kHz 24-bit) and pack.toml. The output is\n\
-        the same byte for byte on every run.")]
+        bonang-1..4.wav, saron-1..7.wav (mono 48 kHz 24-bit) and pack.toml; bali adds\n\
+        saron-soft-1..7.wav. The output is the same byte for byte on every run.")]
     Synth {
         /// Folder to write the pack into; created if missing, same-named files replaced.
         #[arg(short, long, value_name = "DIR")]
         output: PathBuf,
+        /// Which built-in pack: default (Javanese) or bali (shimmering pairs).
+        #[arg(long, value_name = "NAME", default_value = "default")]
+        pack: String,
     },
-    /// Check, start or listen to a sound pack.
+    /// Check, start, install or listen to a sound pack.
     #[command(subcommand)]
     Pack(PackCommand),
     /// Run a session in the terminal: live progress, keyboard steering.
@@ -149,6 +155,16 @@ enum PackCommand {
         /// The folder to create; it must not exist or be empty.
         dir: PathBuf,
     },
+    /// Install a pack into the data dir, or upload it to a running server.
+    #[command(after_help = "Examples:\n  gongan pack install sounds/office\n  \
+        gongan pack install office-sounds.tar.gz --name office\n  \
+        gongan pack install team.zip --server http://gong-box:7070 --token \"$GONGAN_TOKEN\"\n\n\
+        A folder or a tar, tar.gz or zip of one (pack.toml at its root or inside one\n\
+        top-level folder). Every entry is checked (no links, no paths outside the pack) and\n\
+        the pack must load, as `gongan pack check` checks it, before it replaces anything.\n\
+        A pack of that name is replaced; on a server, not while it is the active pack.\n\
+        Then: gongan serve --pack office, or POST /v1/packs/office/activate.")]
+    Install(pack_install::InstallArgs),
     /// Play every instrument of a pack once, one after another.
     #[command(after_help = "Examples:\n  gongan pack play\n  \
         gongan pack play sounds/my-pack --only gong,kenong\n  \
@@ -193,18 +209,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Synth { output } => {
-            let summary = gongan::synth::write_default_pack(&output)?;
-            for file in &summary.files {
-                println!("{:>10} bytes  {}", file.bytes, file.path.display());
-            }
-            println!(
-                "{:>10} bytes  total, {} files",
-                summary.total_bytes,
-                summary.files.len()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Synth { output, pack } => synth::run(&pack, &output),
         Command::Pack(PackCommand::Check { dir }) => match gongan::pack::inspect(&dir) {
             Ok(summary) => {
                 println!("{}: ok: {summary}", dir.display());
@@ -226,6 +231,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Pack(PackCommand::Install(args)) => pack_install::run(args),
         Command::Pack(PackCommand::Play {
             pack,
             output,

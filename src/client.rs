@@ -14,6 +14,7 @@ use thiserror::Error;
 
 use crate::api::{ActedBy, CueAnswer, CueRequest, Extend, StartSession};
 use crate::session::{Actor, Snapshot, SteerCommand};
+use crate::store::PackInfo;
 
 /// Where the client looks for a server unless told otherwise.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:7070";
@@ -21,6 +22,8 @@ pub const DEFAULT_SERVER: &str = "http://127.0.0.1:7070";
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a pack upload may take: tens of megabytes over a slow link.
+const UPLOAD_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// Why a call failed; each displays as one line.
 #[derive(Debug, Error)]
@@ -290,6 +293,69 @@ impl Client {
     pub async fn session(&self) -> Result<Snapshot, ClientError> {
         self.typed::<Value, _>(Method::GET, "/v1/session", None)
             .await
+    }
+
+    /// `PUT /v1/packs/{name}` with `archive`, a tar, tar.gz or zip of a pack sent as
+    /// `media_type`: the pack as installed, and whether it replaced one of that name.
+    ///
+    /// # Errors
+    /// As [`Client::call`]; the server's refusal names the archive entry or pack file.
+    pub async fn upload_pack(
+        &self,
+        name: &str,
+        archive: Vec<u8>,
+        media_type: &str,
+    ) -> Result<(PackInfo, bool), ClientError> {
+        let unreachable = |reason: String| ClientError::Unreachable {
+            server: self.server.clone(),
+            reason,
+        };
+        let mut url = reqwest::Url::parse(&self.server)
+            .map_err(|_| ClientError::BadServer(self.server.clone()))?;
+        url.path_segments_mut()
+            .map_err(|()| ClientError::BadServer(self.server.clone()))?
+            .extend(["v1", "packs", name]);
+        let mut request = self
+            .http
+            .put(url)
+            .timeout(UPLOAD_TIMEOUT)
+            .header(header::ACCEPT, "application/json")
+            .header(header::CONTENT_TYPE, media_type)
+            .body(archive);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(|e| {
+            if e.is_timeout() {
+                unreachable(format!(
+                    "the upload took over {} s",
+                    UPLOAD_TIMEOUT.as_secs()
+                ))
+            } else {
+                unreachable(error_chain(&e))
+            }
+        })?;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| unreachable(error_chain(&e)))?;
+        let value = self.read(Answer {
+            status,
+            content_type,
+            body,
+        })?;
+        let info = serde_json::from_value(value).map_err(|e| ClientError::BadAnswer {
+            server: self.server.clone(),
+            reason: format!("not the answer of PUT /v1/packs/{name} ({e})"),
+        })?;
+        Ok((info, status == StatusCode::OK))
     }
 }
 

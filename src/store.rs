@@ -7,9 +7,11 @@
 //! - [`plans`]: the templates and the plans saved as TOML files in `DATA_DIR/plans/`.
 //! - [`packs`]: the packs the server can play (default, installed in `DATA_DIR/packs/`,
 //!   named on the command line) and the active one.
+//! - [`archive`]: pack archives (tar, tar.gz, zip) checked entry by entry and unpacked.
 //! - [`files`]: how plans and packs touch the disk: only regular files, capped reads,
 //!   atomic writes.
 
+pub mod archive;
 pub mod db;
 pub mod error;
 pub mod files;
@@ -21,5 +23,5 @@ pub mod plans;
 
 pub use db::Database;
 pub use error::StoreError;
-pub use packs::{DEFAULT_PACK, PackInfo, PackRegistry, PackSwitch, builtin_default_pack};
+pub use packs::{DEFAULT_PACK, PackInfo, PackRegistry, PackSwitch};
 pub use plans::{PlanStore, PlanSummary};

@@ -69,7 +69,9 @@ impl ServeArgs {
             allow_hosts: self.allow_hosts,
             coalesce_ms: self.coalesce_ms,
             body_limit: None,
+            pack_upload_limit: None,
             header_timeout_ms: None,
+            volume_db: None,
             hooks: gongan::config::RawHooks::from_env(),
             notify: Vec::new(),
         };

@@ -5,16 +5,21 @@
 //!   is a browser's state change ([`browser_guard`]: `Origin`, JSON);
 //! - `/v1`: [`api_guard`] — the token or a login session, then `Origin` and JSON on
 //!   state changes;
+//! - the pack upload (`PUT /v1/packs/{name}`): [`upload_guard`] — the same, except that
+//!   the body is an archive, not JSON (its handler checks the media type);
 //! - `/hooks/*`: each receiver checks its tool's own signature or token; the guard only
 //!   caps the body ([`BodyCap`]);
 //! - `/l/*`: the link's secret is the authority.
 //!
 //! A refused request never reaches a handler.
 
+use std::time::Duration;
+
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
 
 use super::json::is_json;
 use super::logins::SESSION_COOKIE;
@@ -205,6 +210,44 @@ pub async fn api_guard(State(state): State<AppState>, request: Request, next: Ne
     }
 }
 
+/// The pack upload: [`api_guard`]'s token and `Origin` checks, without its JSON rule (the
+/// body is an archive). A browser on another site cannot send it anyway: a `PUT` always
+/// needs a CORS preflight, which this server never grants.
+pub async fn upload_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if let Some(token) = &state.guard().token
+        && !authenticated(&state, token, &request)
+    {
+        return refuse_upload(request, ApiError::Unauthorized).await;
+    }
+    match check_origin(state.guard(), request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(error) => refuse_upload(request, error).await,
+    }
+}
+
+/// How long a refused upload may go on arriving before the refusal is sent anyway.
+const LINGER: Duration = Duration::from_secs(10);
+
+/// Refuses an upload once its body has arrived (up to its cap, for at most [`LINGER`]),
+/// read and thrown away. A server that answers and closes while an archive is still
+/// arriving resets the connection, and the client's user reads "connection reset" instead
+/// of the reason (nginx and Apache linger the same way before closing).
+async fn refuse_upload(request: Request, error: ApiError) -> Response {
+    let cap = request.extensions().get::<BodyCap>().map_or(0, |cap| cap.0);
+    let mut body = request.into_body();
+    let _ = tokio::time::timeout(LINGER, async {
+        let mut read = 0;
+        while read <= cap {
+            match body.frame().await {
+                Some(Ok(frame)) => read += frame.data_ref().map_or(0, |data| data.len()),
+                _ => break,
+            }
+        }
+    })
+    .await;
+    error.into_response()
+}
+
 /// State changes a browser could make: only from our own page's `Origin`, and a body must
 /// say it is JSON (a form post from another site cannot).
 pub async fn browser_guard(
@@ -244,19 +287,25 @@ fn check_host(guard: &GuardConfig, headers: &HeaderMap) -> Result<(), ApiError> 
 fn check_browser(guard: &GuardConfig, request: &Request) -> Result<(), ApiError> {
     let headers = request.headers();
     if changes_state(request.method()) {
-        if let Some(origin) = headers.get(header::ORIGIN) {
-            let origin = origin.to_str().unwrap_or("");
-            if !guard.origin_allowed(origin) {
-                let shown: String = origin.chars().take(100).collect();
-                return Err(ApiError::Forbidden(format!(
-                    "requests from origin '{shown}' are refused: only this server's own page may change things"
-                )));
-            }
-        }
+        check_origin(guard, headers)?;
         // A body must say it is JSON; a request with no body (a CI job's `curl -X POST
         // …/next`, a DELETE) has nothing to declare.
         if has_body(headers) && !is_json(headers) {
             return Err(ApiError::UnsupportedMediaType);
+        }
+    }
+    Ok(())
+}
+
+/// A state change's `Origin`, when it has one, must be ours.
+fn check_origin(guard: &GuardConfig, headers: &HeaderMap) -> Result<(), ApiError> {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("");
+        if !guard.origin_allowed(origin) {
+            let shown: String = origin.chars().take(100).collect();
+            return Err(ApiError::Forbidden(format!(
+                "requests from origin '{shown}' are refused: only this server's own page may change things"
+            )));
         }
     }
     Ok(())

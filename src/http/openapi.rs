@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::json::ApiJson;
 use super::problem::ProblemType;
-use super::routes::{cues, health, history, login, packs, plans, session};
+use super::routes::{cues, health, history, login, packs, plans, preview, session, volume};
 
 /// What a session is doing.
 #[derive(Serialize, ToSchema)]
@@ -145,7 +145,13 @@ pub struct SegmentDoc {
         cues::cancel_cue,
         packs::instruments,
         packs::packs,
+        packs::put,
+        packs::delete,
         packs::activate,
+        preview::preview,
+        preview::instruments,
+        volume::get,
+        volume::put,
         plans::list,
         plans::get,
         plans::put,
@@ -317,6 +323,38 @@ mod test {
         assert_ne!(next["required"], true, "a bare POST is fine: {next}");
     }
 
+    /// Issue 11: the upload says which archive types it takes, and its problem types.
+    #[test]
+    fn the_pack_upload_documents_its_archive_types_and_problems() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let put = &doc["paths"]["/v1/packs/{name}"]["put"];
+        let types = keys(&put["requestBody"]["content"]);
+        for kind in [
+            "application/x-tar",
+            "application/gzip",
+            "application/zip",
+            "application/octet-stream",
+        ] {
+            assert!(types.contains(kind), "{kind}: {types:?}");
+        }
+        for status in ["201", "200", "409", "413", "415", "422", "507"] {
+            assert!(put["responses"][status].is_object(), "PUT {status}");
+        }
+        let text = put["responses"].to_string();
+        for slug in [
+            "bad-archive",
+            "archive-too-large",
+            "pack-is-active",
+            "pack-does-not-load",
+        ] {
+            assert!(text.contains(slug), "{slug}");
+        }
+        let delete = &doc["paths"]["/v1/packs/{name}"]["delete"];
+        for status in ["204", "404", "409"] {
+            assert!(delete["responses"][status].is_object(), "DELETE {status}");
+        }
+    }
+
     #[test]
     fn every_problem_type_is_listed_with_its_status() {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
@@ -344,7 +382,11 @@ mod test {
             "/v1/cues/{id}",
             "/v1/instruments",
             "/v1/packs",
+            "/v1/packs/{name}",
             "/v1/packs/{name}/activate",
+            "/v1/packs/{name}/preview",
+            "/v1/packs/{name}/instruments",
+            "/v1/volume",
             "/v1/plans",
             "/v1/plans/{id}",
             "/v1/session",

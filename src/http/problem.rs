@@ -137,6 +137,18 @@ problem_types! {
     NoSuchPack = (NOT_FOUND, "no-such-pack"),
     /// The pack's files do not make a pack gongan can play; the detail names the file.
     PackDoesNotLoad = (UNPROCESSABLE_ENTITY, "pack-does-not-load"),
+    /// An uploaded archive that is not a tar, tar.gz or zip, is damaged, or holds an entry
+    /// a pack may not (`..`, an absolute path, a link, a device, a duplicate name); the
+    /// detail names the entry. Nothing was installed.
+    BadArchive = (UNPROCESSABLE_ENTITY, "bad-archive"),
+    /// An uploaded archive that would unpack too large: too many entries, too many bytes,
+    /// or an entry that expands like a zip bomb. Nothing was installed.
+    ArchiveTooLarge = (PAYLOAD_TOO_LARGE, "archive-too-large"),
+    /// The pack is the active one: activate another before replacing or deleting it.
+    PackIsActive = (CONFLICT, "pack-is-active"),
+    /// A built-in pack (`default`) or the pack given with `--pack DIR` cannot be replaced
+    /// or deleted: install yours under another name.
+    PackIsReadOnly = (CONFLICT, "pack-is-read-only"),
     // Receivers, links and logins.
     /// A receiver's delivery whose signature or token does not match its secret.
     BadSignature = (UNAUTHORIZED, "bad-signature"),
@@ -377,6 +389,11 @@ impl From<StoreError> for ApiError {
             StoreError::InvalidPlan { .. } => P::SavedPlanInvalid,
             StoreError::NoSuchPack { .. } => P::NoSuchPack,
             StoreError::PackDoesNotLoad { .. } => P::PackDoesNotLoad,
+            StoreError::BadArchive(error) if error.is_about_size() => P::ArchiveTooLarge,
+            StoreError::BadArchive(_) => P::BadArchive,
+            StoreError::BadPackName(_) => P::Invalid,
+            StoreError::PackIsActive(_) => P::PackIsActive,
+            StoreError::PackIsReadOnly { .. } => P::PackIsReadOnly,
             StoreError::BuiltinPack(_) => P::BuiltinPackFailed,
             StoreError::NotRegularFile { .. } => P::NotARegularFile,
             StoreError::TooLarge { .. } => P::FileTooLarge,

@@ -8,13 +8,13 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, header};
 use axum::middleware::from_fn_with_state;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use super::guard::{self, BodyCap};
 use super::problem::ApiError;
-use super::routes::{cues, health, history, login, packs, plans, session};
+use super::routes::{cues, health, history, login, packs, plans, preview, session, volume};
 use super::state::AppState;
 use super::{hooks, links, openapi, page, sse};
 
@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(capped(public(&state), api_limit))
         .merge(capped(api(&state), api_limit))
+        .merge(capped(uploads(&state), state.pack_upload_limit()))
         .merge(capped(hooks::router(), hook_limit))
         .merge(capped(links::router(), LINK_BODY_LIMIT))
         .fallback(not_found)
@@ -75,7 +76,11 @@ fn api(state: &AppState) -> Router<AppState> {
         .route("/v1/cues/{id}", delete(cues::cancel_cue))
         .route("/v1/instruments", get(packs::instruments))
         .route("/v1/packs", get(packs::packs))
+        .route("/v1/packs/{name}", delete(packs::delete))
         .route("/v1/packs/{name}/activate", post(packs::activate))
+        .route("/v1/packs/{name}/preview", post(preview::preview))
+        .route("/v1/packs/{name}/instruments", get(preview::instruments))
+        .route("/v1/volume", get(volume::get).put(volume::put))
         .route("/v1/plans", get(plans::list))
         .route(
             "/v1/plans/{id}",
@@ -100,6 +105,14 @@ fn api(state: &AppState) -> Router<AppState> {
         .route("/v1/logout", post(login::logout))
         .route("/v1/openapi.json", get(openapi::openapi_json))
         .route_layer(from_fn_with_state(state.clone(), guard::api_guard))
+}
+
+/// Pack uploads: the API's authentication, a body that is an archive rather than JSON,
+/// and a cap of their own (`pack_upload_limit`), far above the API's.
+fn uploads(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/v1/packs/{name}", put(packs::put))
+        .route_layer(from_fn_with_state(state.clone(), guard::upload_guard))
 }
 
 /// A route group with its own body cap: checked against `Content-Length` before anything

@@ -8,4 +8,6 @@ pub mod links;
 pub mod login;
 pub mod packs;
 pub mod plans;
+pub mod preview;
 pub mod session;
+pub mod volume;

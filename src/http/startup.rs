@@ -82,12 +82,17 @@ impl Application {
     pub async fn build(config: Config) -> Result<Application, StartupError> {
         let output_spec = config.output.clone();
         let latency = config.latency;
-        let (controller, output) = tokio::task::spawn_blocking(move || {
+        let (mut controller, output) = tokio::task::spawn_blocking(move || {
             output::start_with_latency(&output_spec, EngineConfig::default(), latency)
         })
         .await
         .map_err(|e| StartupError::Output(OutputError::Device(e.to_string())))?
         .map_err(StartupError::Output)?;
+        // The configured master volume, before anything plays. The command queue is empty
+        // now; were it not, the server would start at full volume, and say so.
+        if let Err(error) = controller.set_volume(config.volume) {
+            tracing::warn!("the configured volume was not applied: {error}");
+        }
         let rate = controller.sample_rate();
         let pack_choice = config.pack.clone();
         let data_dir = config.data_dir.clone();
@@ -196,6 +201,7 @@ impl Application {
             hooks: Arc::new(config.hooks.clone()),
             deliveries: crate::receivers::dedup::Dedup::default(),
             body_limit: config.body_limit,
+            pack_upload_limit: config.pack_upload_limit,
             body_read_timeout: config.body_read_timeout,
             shutdown: shutdown_rx,
         });

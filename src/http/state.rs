@@ -44,6 +44,8 @@ pub struct Inner {
     pub deliveries: Dedup,
     /// Request body cap.
     pub body_limit: usize,
+    /// The cap on an uploaded pack archive.
+    pub pack_upload_limit: usize,
     /// How long a body may take to arrive.
     pub body_read_timeout: Duration,
     /// Turns true when the server shuts down: event streams end.
@@ -115,6 +117,12 @@ impl AppState {
     #[must_use]
     pub fn body_limit(&self) -> usize {
         self.0.body_limit
+    }
+
+    /// The cap on an uploaded pack archive, in bytes.
+    #[must_use]
+    pub fn pack_upload_limit(&self) -> usize {
+        self.0.pack_upload_limit
     }
 
     /// How long a body may take to arrive.

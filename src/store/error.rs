@@ -59,6 +59,28 @@ pub enum StoreError {
         /// The first problem found.
         error: PackError,
     },
+    /// An archive to install was refused: the detail names the entry.
+    #[error("{0}")]
+    BadArchive(super::archive::ArchiveError),
+    /// A name that cannot name a pack.
+    #[error(
+        "'{0}' cannot name a pack: use lowercase letters, digits and single hyphens, like team-sounds"
+    )]
+    BadPackName(String),
+    /// The pack is the active one: it cannot be replaced or deleted while it plays.
+    #[error("pack '{0}' is the active pack; activate another before replacing or deleting it")]
+    PackIsActive(String),
+    /// A pack that is not in the data dir's keeping: built into gongan, or the folder given
+    /// with `--pack DIR`.
+    #[error(
+        "pack '{name}' {why} and cannot be replaced or deleted; install yours under another name"
+    )]
+    PackIsReadOnly {
+        /// The pack.
+        name: String,
+        /// What it is: `is built into gongan`, `is the folder given with --pack`.
+        why: &'static str,
+    },
     /// The built-in default pack did not render (a bug in the synthesizer's tables).
     #[error("the built-in default pack did not render: {0}")]
     BuiltinPack(SynthError),

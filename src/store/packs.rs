@@ -10,22 +10,36 @@
 //!
 //! Loading a pack is [`Pack::load`]'s work, which keeps every file inside the pack folder,
 //! reads only regular files and caps each one ([`crate::pack`]). Listing reads only each
-//! manifest, through the same rules ([`files`]).
+//! manifest, through the same rules ([`files`]). Loaded packs are kept decoded in a
+//! [`PackCache`], so switching back to a pack costs a lookup, not a decode.
+//!
+//! Installing ([`PackRegistry::install`], from an archive) and deleting
+//! ([`PackRegistry::delete`]) take the same switch, so they never race an activation:
+//! the active pack cannot be replaced or deleted (it is playing), nor can a built-in pack
+//! or the `--pack DIR` folder. [`install_local`] installs without a server (`gongan pack
+//! install`) through the same steps ([`install`]).
+
+mod cache;
+pub mod install;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::MutexGuard;
 use utoipa::ToSchema;
 
 use super::StoreError;
+use super::archive::Limits;
 use super::files::{self, ReadError};
 use crate::config::{PackChoice, is_pack_name};
 use crate::pack::manifest::MAX_MANIFEST_BYTES;
 use crate::pack::paths::{PathRefusal, resolve_inside};
-use crate::pack::{self, MANIFEST_FILE, Manifest, Pack, PackError};
-use crate::synth::SynthError;
+use crate::pack::{MANIFEST_FILE, Manifest, Pack, PackError};
+use crate::synth::BuiltInPack;
+
+pub use cache::{CACHE_BUDGET_BYTES, CACHE_MAX_PACKS, Fingerprint, PackCache, decoded_bytes};
+pub use install::Upload;
 
 /// The id of the default pack.
 pub const DEFAULT_PACK: &str = "default";
@@ -35,7 +49,7 @@ const DEFAULT_PACK_DIR: &str = "sounds/default";
 pub const PACKS_DIR: &str = "packs";
 
 /// One pack the server can activate.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PackInfo {
     /// What to pass to `POST /v1/packs/{name}/activate`: `default`, an installed pack's
     /// folder name, or the folder name of the pack given with `--pack DIR`.
@@ -54,11 +68,25 @@ pub struct PackInfo {
     pub source: String,
     /// Whether cues and sessions play it now.
     pub active: bool,
+    /// The default pack's instruments this pack has no sound for: their strokes (and the
+    /// roles they play) are heard with the default pack's sound.
+    pub falls_back: Vec<String>,
 }
 
 impl PackInfo {
     fn new(id: &str, manifest: &Manifest, source: &str, active: bool) -> PackInfo {
+        let falls_back = if id == DEFAULT_PACK {
+            Vec::new()
+        } else {
+            BuiltInPack::Default
+                .manifest()
+                .instruments
+                .into_keys()
+                .filter(|name| !manifest.instruments.contains_key(name))
+                .collect()
+        };
         PackInfo {
+            falls_back,
             id: id.to_owned(),
             name: manifest.name.clone(),
             description: manifest.description.clone(),
@@ -73,8 +101,9 @@ impl PackInfo {
 
 /// Where a pack comes from.
 enum Location {
-    /// The synthesizer's, rendered in memory (no `sounds/default/` here).
-    BuiltIn,
+    /// The synthesizer's, rendered in memory: `bali`, and `default` where there is no
+    /// `sounds/default/`.
+    BuiltIn(BuiltInPack),
     /// `sounds/default/`.
     Default(PathBuf),
     /// The folder given with `--pack DIR`.
@@ -86,7 +115,7 @@ enum Location {
 impl Location {
     fn source(&self) -> &'static str {
         match self {
-            Location::BuiltIn => "built-in",
+            Location::BuiltIn(_) => "built-in",
             Location::Default(_) => "default",
             Location::Path(_) => "path",
             Location::Installed(_) => "installed",
@@ -95,7 +124,7 @@ impl Location {
 
     fn dir(&self) -> Option<&Path> {
         match self {
-            Location::BuiltIn => None,
+            Location::BuiltIn(_) => None,
             Location::Default(dir) | Location::Path(dir) | Location::Installed(dir) => Some(dir),
         }
     }
@@ -106,6 +135,15 @@ struct Active {
     pack: Arc<Pack>,
 }
 
+/// A pack as [`PackRegistry::fetch`] found it.
+struct Fetched {
+    pack: Arc<Pack>,
+    /// Its [`Location::source`].
+    source: &'static str,
+    /// Its files when it was decoded; `None` when they cannot be told (it is not cached).
+    fingerprint: Option<Fingerprint>,
+}
+
 /// Installed packs and the active one.
 pub struct PackRegistry {
     packs_dir: PathBuf,
@@ -113,7 +151,18 @@ pub struct PackRegistry {
     explicit: Option<(String, PathBuf)>,
     sample_rate: u32,
     active: RwLock<Active>,
+    /// Held while the active pack changes, and while a pack is installed or deleted.
     switching: tokio::sync::Mutex<()>,
+    cache: Mutex<PackCache>,
+}
+
+/// What [`PackRegistry::install`] did.
+#[derive(Debug, Clone)]
+pub struct Installed {
+    /// The pack, as `GET /v1/packs` lists it.
+    pub info: PackInfo,
+    /// Whether it replaced a pack of the same name.
+    pub replaced: bool,
 }
 
 /// A pack loaded to become the active one, holding the registry's switch (one switch at a
@@ -123,6 +172,7 @@ pub struct PackSwitch<'a> {
     _one_at_a_time: MutexGuard<'a, ()>,
     info: PackInfo,
     pack: Arc<Pack>,
+    fingerprint: Option<Fingerprint>,
 }
 
 impl PackSwitch<'_> {
@@ -132,14 +182,22 @@ impl PackSwitch<'_> {
         self.pack.clone()
     }
 
-    /// Makes the pack the active one and describes it.
+    /// Makes the pack the active one and describes it. It stays in the cache as long as
+    /// it is active; the one it replaces stays as the most recently used.
     pub fn commit(self) -> PackInfo {
+        let id = self.info.id.clone();
+        let mut cache = self.registry.cache();
+        match self.fingerprint {
+            Some(fingerprint) => cache.insert(&id, fingerprint, self.pack.clone(), &id),
+            None => cache.evict(&id),
+        }
+        drop(cache);
         *self
             .registry
             .active
             .write()
             .unwrap_or_else(|e| e.into_inner()) = Active {
-            id: self.info.id.clone(),
+            id,
             pack: self.pack,
         };
         PackInfo {
@@ -165,6 +223,11 @@ impl PackRegistry {
         let packs_dir = data_dir.join(PACKS_DIR);
         for name in files::remove_leftovers(&packs_dir) {
             tracing::info!("{PACKS_DIR}/{name}: removed, an unfinished install left it");
+        }
+        // Made now rather than by the first upload, so the data dir's layout is settled
+        // before anything is uploaded. A read-only data dir says so when it is written.
+        if let Err(error) = std::fs::create_dir_all(&packs_dir) {
+            tracing::debug!("{}: not created: {error}", packs_dir.display());
         }
         let (id, explicit) = match choice {
             PackChoice::Default => (DEFAULT_PACK.to_owned(), None),
@@ -192,26 +255,58 @@ impl PackRegistry {
                 )),
             }),
             switching: tokio::sync::Mutex::new(()),
+            cache: Mutex::new(PackCache::default()),
         };
-        let location = registry
-            .locate(&id)
-            .ok_or_else(|| registry.no_such_pack(&id))?;
-        let pack = registry.load(&id, &location)?;
-        registry.active = RwLock::new(Active {
-            id,
-            pack: Arc::new(pack),
-        });
+        let pack = registry.fetch(&id)?.pack;
+        registry.active = RwLock::new(Active { id, pack });
         Ok(registry)
     }
 
+    fn cache(&self) -> std::sync::MutexGuard<'_, PackCache> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Pack `id` decoded: from the cache when its files are as they were, else loaded
+    /// (blocking) and kept. Also says where it is from, and what its files were.
+    fn fetch(&self, id: &str) -> Result<Fetched, StoreError> {
+        let location = self.locate(id).ok_or_else(|| self.no_such_pack(id))?;
+        let source = location.source();
+        let fingerprint = Fingerprint::of(location.dir());
+        if let Some(fingerprint) = &fingerprint
+            && let Some(pack) = self.cache().get(id, fingerprint)
+        {
+            return Ok(Fetched {
+                pack,
+                source,
+                fingerprint: Some(fingerprint.clone()),
+            });
+        }
+        let pack = Arc::new(self.load(id, &location)?);
+        if let Some(fingerprint) = &fingerprint {
+            let active = self.active().0;
+            // At start nothing is active yet: the pack being opened will be.
+            let active = if active.is_empty() { id } else { &active };
+            self.cache()
+                .insert(id, fingerprint.clone(), pack.clone(), active);
+        }
+        Ok(Fetched {
+            pack,
+            source,
+            fingerprint,
+        })
+    }
+
     /// Where pack `id` is; `None` for an unknown id (or a folder without a manifest).
+    /// Built-in packs come first, then the `--pack DIR` folder, then installed packs: a
+    /// folder in `DATA_DIR/packs/` can never stand in for one of the first two.
     fn locate(&self, id: &str) -> Option<Location> {
-        if id == DEFAULT_PACK {
+        if let Some(built_in) = BuiltInPack::named(id) {
             let dir = PathBuf::from(DEFAULT_PACK_DIR);
-            return Some(if dir.join(MANIFEST_FILE).is_file() {
+            let checkout = built_in == BuiltInPack::Default && dir.join(MANIFEST_FILE).is_file();
+            return Some(if checkout {
                 Location::Default(dir)
             } else {
-                Location::BuiltIn
+                Location::BuiltIn(built_in)
             });
         }
         if let Some((explicit, dir)) = &self.explicit
@@ -228,10 +323,10 @@ impl PackRegistry {
             .then_some(Location::Installed(dir))
     }
 
-    /// Every pack id, the default first, then the `--pack` folder's, then the installed
-    /// ones by name.
+    /// Every pack id, the built-in ones first (the default before the others), then the
+    /// `--pack` folder's, then the installed ones by name.
     fn ids(&self) -> Vec<String> {
-        let mut ids = vec![DEFAULT_PACK.to_owned()];
+        let mut ids: Vec<String> = BuiltInPack::ALL.map(|p| p.name().to_owned()).into();
         if let Some((id, _)) = &self.explicit {
             ids.push(id.clone());
         }
@@ -255,21 +350,32 @@ impl PackRegistry {
         }
     }
 
+    /// Decodes (or synthesizes) pack `id`. Every pack but the default one falls back to
+    /// the default pack for the instruments it lacks ([`Pack::with_fallback`]), so a role
+    /// or cue it has no sound for is heard, not silent.
     fn load(&self, id: &str, location: &Location) -> Result<Pack, StoreError> {
-        match location.dir() {
-            Some(dir) => {
+        let pack = match location {
+            Location::BuiltIn(built_in) => {
+                if *built_in == BuiltInPack::Default {
+                    tracing::info!(
+                        "{DEFAULT_PACK_DIR}/ not found here; using the built-in synthesizer's default pack"
+                    );
+                }
+                built_in
+                    .render(self.sample_rate)
+                    .map_err(StoreError::BuiltinPack)?
+            }
+            Location::Default(dir) | Location::Path(dir) | Location::Installed(dir) => {
                 Pack::load(dir, self.sample_rate).map_err(|error| StoreError::PackDoesNotLoad {
                     id: id.to_owned(),
                     error,
-                })
+                })?
             }
-            None => {
-                tracing::info!(
-                    "{DEFAULT_PACK_DIR}/ not found here; using the built-in synthesizer's default pack"
-                );
-                builtin_default_pack(self.sample_rate).map_err(StoreError::BuiltinPack)
-            }
+        };
+        if id == DEFAULT_PACK {
+            return Ok(pack);
         }
+        Ok(pack.with_fallback(&self.fetch(DEFAULT_PACK)?.pack))
     }
 
     /// The active pack and its id.
@@ -289,15 +395,17 @@ impl PackRegistry {
             .into_iter()
             .filter_map(|id| {
                 let location = self.locate(&id)?;
-                let manifest = match location.dir() {
-                    None => crate::synth::default_manifest(&crate::synth::default_instruments()),
-                    Some(dir) => match read_manifest(dir) {
-                        Ok(manifest) => manifest,
-                        Err(error) => {
-                            tracing::warn!("pack {id} is skipped: {error}");
-                            return None;
+                let manifest = match &location {
+                    Location::BuiltIn(built_in) => built_in.manifest(),
+                    Location::Default(dir) | Location::Path(dir) | Location::Installed(dir) => {
+                        match read_manifest(dir) {
+                            Ok(manifest) => manifest,
+                            Err(error) => {
+                                tracing::warn!("pack {id} is skipped: {error}");
+                                return None;
+                            }
                         }
-                    },
+                    }
                 };
                 Some(PackInfo::new(
                     &id,
@@ -307,6 +415,25 @@ impl PackRegistry {
                 ))
             })
             .collect()
+    }
+
+    /// Pack `id`, loaded, without making it active: the active pack itself when `id` is
+    /// the active one's, else loaded (decoded, off the async threads). For playing a
+    /// pack's sounds before choosing it (`POST /v1/packs/{name}/preview`).
+    ///
+    /// # Errors
+    /// [`StoreError::NoSuchPack`], [`StoreError::PackDoesNotLoad`],
+    /// [`StoreError::BuiltinPack`], or [`StoreError::Stopped`].
+    pub async fn pack(self: &Arc<Self>, id: &str) -> Result<Arc<Pack>, StoreError> {
+        let (active_id, active) = self.active();
+        if active_id == id {
+            return Ok(active);
+        }
+        let registry = self.clone();
+        let owned = id.to_owned();
+        tokio::task::spawn_blocking(move || registry.fetch(&owned).map(|fetched| fetched.pack))
+            .await
+            .map_err(|e| StoreError::Stopped(e.to_string()))?
     }
 
     /// Loads pack `id` to make it the active one; see [`PackSwitch`]. Waits for a switch
@@ -319,22 +446,210 @@ impl PackRegistry {
         let one_at_a_time = self.switching.lock().await;
         let registry = self.clone();
         let owned = id.to_owned();
-        let (pack, source) = tokio::task::spawn_blocking(move || {
-            let location = registry
-                .locate(&owned)
-                .ok_or_else(|| registry.no_such_pack(&owned))?;
-            let pack = registry.load(&owned, &location)?;
-            Ok::<_, StoreError>((pack, location.source()))
-        })
-        .await
-        .map_err(|e| StoreError::Stopped(e.to_string()))??;
+        let fetched = tokio::task::spawn_blocking(move || registry.fetch(&owned))
+            .await
+            .map_err(|e| StoreError::Stopped(e.to_string()))??;
         Ok(PackSwitch {
             registry: self,
             _one_at_a_time: one_at_a_time,
-            info: PackInfo::new(id, pack.manifest(), source, false),
-            pack: Arc::new(pack),
+            info: PackInfo::new(id, fetched.pack.manifest(), fetched.source, false),
+            pack: fetched.pack,
+            fingerprint: fetched.fingerprint,
         })
     }
+
+    /// Why pack `name` may not be installed or deleted whatever the packs are: a name
+    /// that cannot name a pack, a built-in pack, the `--pack DIR` folder.
+    fn refuse_name(&self, name: &str) -> Result<(), StoreError> {
+        if is_built_in(name) {
+            return Err(StoreError::PackIsReadOnly {
+                name: name.to_owned(),
+                why: "is built into gongan",
+            });
+        }
+        if self.explicit.as_ref().is_some_and(|(id, _)| id == name) {
+            return Err(StoreError::PackIsReadOnly {
+                name: name.to_owned(),
+                why: "is the folder the server was started with (--pack)",
+            });
+        }
+        if !is_pack_name(name) {
+            return Err(StoreError::BadPackName(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Whether pack `name` could be installed now: a check to make before receiving an
+    /// archive, so a refused upload is refused before its bytes are sent.
+    /// [`install`](PackRegistry::install) checks again.
+    ///
+    /// # Errors
+    /// [`StoreError::BadPackName`], [`StoreError::PackIsReadOnly`] or
+    /// [`StoreError::PackIsActive`].
+    pub fn check_installable(&self, name: &str) -> Result<(), StoreError> {
+        self.refuse_name(name)?;
+        if self.active().0 == name {
+            return Err(StoreError::PackIsActive(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// A temporary file in `DATA_DIR/packs/` to receive an archive into; removed when
+    /// dropped.
+    ///
+    /// # Errors
+    /// The data dir cannot be written.
+    pub fn new_upload(&self) -> Result<Upload, StoreError> {
+        Upload::create(&self.packs_dir)
+    }
+
+    /// Installs the pack in `archive` as `DATA_DIR/packs/NAME`: every entry checked, the
+    /// pack loaded whole (as `gongan pack check` would check it), then renamed into place
+    /// (see [`install`]). A pack of that name is replaced atomically — unless it is the
+    /// active pack: that one is playing, so replacing it is refused
+    /// ([`StoreError::PackIsActive`]); activate another first. The new pack is kept
+    /// decoded, so activating it next is cheap.
+    ///
+    /// # Errors
+    /// [`StoreError::BadPackName`], [`StoreError::PackIsReadOnly`],
+    /// [`StoreError::PackIsActive`], [`StoreError::BadArchive`] (naming the entry),
+    /// [`StoreError::PackDoesNotLoad`] (naming the file), [`StoreError::Full`]. On any
+    /// error nothing is left behind and the packs are as they were.
+    pub async fn install(
+        self: &Arc<Self>,
+        name: &str,
+        archive: Upload,
+    ) -> Result<Installed, StoreError> {
+        self.check_installable(name)?;
+        // Unpacking and decoding take long and change nothing: outside the switch.
+        let registry = self.clone();
+        let owned = name.to_owned();
+        let staged = tokio::task::spawn_blocking(move || {
+            let staged = install::stage(
+                &registry.packs_dir,
+                &owned,
+                archive.path(),
+                registry.sample_rate,
+                &Limits::default(),
+            );
+            drop(archive);
+            staged
+        })
+        .await
+        .map_err(|e| StoreError::Stopped(e.to_string()))??;
+        let _one_at_a_time = self.switching.lock().await;
+        // The active pack may have changed while the archive was unpacked.
+        self.check_installable(name)?;
+        let registry = self.clone();
+        let owned = name.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let placed = staged.place(&registry.packs_dir, &owned)?;
+            let info = PackInfo::new(&owned, placed.pack.manifest(), "installed", false);
+            // Cached as `fetch` would have loaded it: with the default pack's instruments
+            // for what it lacks.
+            let default = registry.fetch(DEFAULT_PACK)?.pack;
+            let pack = Arc::new(placed.pack.with_fallback(&default));
+            let mut cache = registry.cache();
+            match Fingerprint::of(Some(pack.dir())) {
+                Some(fingerprint) => {
+                    let active = registry.active().0;
+                    cache.insert(&owned, fingerprint, pack, &active);
+                }
+                None => cache.forget(&owned),
+            }
+            Ok(Installed {
+                info,
+                replaced: placed.replaced,
+            })
+        })
+        .await
+        .map_err(|e| StoreError::Stopped(e.to_string()))?
+    }
+
+    /// Deletes the installed pack `name`: renamed aside, then removed, and dropped from
+    /// the cache. The active pack is playing, so deleting it is refused.
+    ///
+    /// # Errors
+    /// [`StoreError::NoSuchPack`] (also for a name that cannot name a pack),
+    /// [`StoreError::PackIsReadOnly`], [`StoreError::PackIsActive`], [`StoreError::Full`].
+    pub async fn delete(self: &Arc<Self>, name: &str) -> Result<(), StoreError> {
+        match self.refuse_name(name) {
+            Err(StoreError::BadPackName(_)) => return Err(self.no_such_pack(name)),
+            other => other?,
+        }
+        let _one_at_a_time = self.switching.lock().await;
+        if self.active().0 == name {
+            return Err(StoreError::PackIsActive(name.to_owned()));
+        }
+        let registry = self.clone();
+        let owned = name.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let removed = install::remove(&registry.packs_dir, &owned)?;
+            registry.cache().forget(&owned);
+            if removed {
+                Ok(())
+            } else {
+                Err(registry.no_such_pack(&owned))
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Stopped(e.to_string()))?
+    }
+}
+
+/// Whether `id` names a pack built into gongan (never replaced or deleted).
+#[must_use]
+pub fn is_built_in(id: &str) -> bool {
+    BuiltInPack::named(id).is_some()
+}
+
+/// Installs the pack at `source` — a pack folder, or a tar, tar.gz or zip archive of one —
+/// as `DATA_DIR/packs/NAME` without a server (`gongan pack install`): the same checks and
+/// steps as an upload ([`install`]), a folder first written into a tar so it meets the
+/// archive rules too. A running server on the same data dir sees the pack at once; if it
+/// plays a pack of that name, it goes on playing the sounds it loaded until it switches.
+///
+/// # Errors
+/// As [`PackRegistry::install`], except that no pack is active here.
+pub fn install_local(
+    data_dir: &Path,
+    name: &str,
+    source: &Path,
+    sample_rate: u32,
+) -> Result<Installed, StoreError> {
+    if is_built_in(name) {
+        return Err(StoreError::PackIsReadOnly {
+            name: name.to_owned(),
+            why: "is built into gongan",
+        });
+    }
+    if !is_pack_name(name) {
+        return Err(StoreError::BadPackName(name.to_owned()));
+    }
+    let packs_dir = data_dir.join(PACKS_DIR);
+    let unreadable = |error| StoreError::Io {
+        action: "read",
+        file: source.display().to_string(),
+        error,
+    };
+    let limits = Limits::default();
+    let staged = if std::fs::metadata(source).map_err(unreadable)?.is_dir() {
+        let mut tar = Upload::create(&packs_dir)?;
+        super::archive::write_tar(source, tar.file(), &limits).map_err(|error| match error {
+            super::archive::ArchiveError::Write(error) => {
+                StoreError::writing("copy", format!("{PACKS_DIR}/{name}"), error)
+            }
+            other => StoreError::BadArchive(other),
+        })?;
+        install::stage(&packs_dir, name, tar.path(), sample_rate, &limits)?
+    } else {
+        install::stage(&packs_dir, name, source, sample_rate, &limits)?
+    };
+    let placed = staged.place(&packs_dir, name)?;
+    Ok(Installed {
+        info: PackInfo::new(name, placed.pack.manifest(), "installed", false),
+        replaced: placed.replaced,
+    })
 }
 
 /// The manifest of the pack in `dir`, read as loading would read it: a regular file inside
@@ -366,41 +681,10 @@ fn read_manifest(dir: &Path) -> Result<Manifest, PackError> {
     })
 }
 
-/// The default pack rendered in memory by the synthesizer at `sample_rate`: what the server
-/// plays when it runs somewhere without `sounds/default/`.
-///
-/// # Errors
-/// A voice failed to render (it never does for the built-in instruments).
-pub fn builtin_default_pack(sample_rate: u32) -> Result<Pack, SynthError> {
-    let synth = crate::synth::default_instruments();
-    let manifest = crate::synth::default_manifest(&synth);
-    let mut instruments = Vec::new();
-    for instrument in &synth {
-        let sounds = instrument
-            .voices
-            .iter()
-            .map(|voice| voice.render(sample_rate).map(Arc::new))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|source| SynthError::Render {
-                instrument: instrument.name.to_owned(),
-                source,
-            })?;
-        if let Some(loaded) =
-            pack::Instrument::new(instrument.name.to_owned(), sounds, instrument.gain_db)
-        {
-            instruments.push(loaded);
-        }
-    }
-    Ok(Pack::from_instruments(
-        PathBuf::from("(built-in)"),
-        manifest,
-        instruments,
-    ))
-}
-
 #[cfg(all(test, unix))]
 mod test {
     use super::*;
+    use crate::pack;
 
     fn registry(data: &Path) -> Arc<PackRegistry> {
         Arc::new(PackRegistry::open(&PackChoice::Default, data, 8_000).unwrap())
@@ -415,7 +699,7 @@ mod test {
             .unwrap();
         assert_eq!(
             error.to_string(),
-            "no pack named 'nope'; the packs are: default, office"
+            "no pack named 'nope'; the packs are: default, bali, office"
         );
     }
 
@@ -432,7 +716,45 @@ mod test {
         let registry = registry(data.path());
         assert!(!packs.join(".gongan-upload.tmp").exists());
         let ids: Vec<String> = registry.list().into_iter().map(|p| p.id).collect();
-        assert_eq!(ids, ["default", "office"]);
+        assert_eq!(ids, ["default", "bali", "office"]);
+    }
+
+    /// Issue 11: a pack without some of the default pack's instruments is heard with the
+    /// default's sounds for them, and the listing says which.
+    #[tokio::test]
+    async fn a_pack_falls_back_to_the_default_for_what_it_lacks() {
+        let data = tempfile::tempdir().unwrap();
+        pack::scaffold(&data.path().join("packs/office")).unwrap();
+        let registry = registry(data.path());
+        let office = registry.pack("office").await.unwrap();
+        let default = registry.pack("default").await.unwrap();
+        assert!(office.fallbacks().contains(&"kenong".to_owned()));
+        assert!(!office.fallbacks().contains(&"gong".to_owned()));
+        assert!(office.instrument("kenong").is_some());
+        assert!(default.fallbacks().is_empty());
+        let listed = registry.list();
+        let info = |id: &str| listed.iter().find(|p| p.id == id).unwrap().clone();
+        assert_eq!(info("office").falls_back, office.fallbacks());
+        assert!(info("default").falls_back.is_empty());
+        assert!(info("bali").falls_back.is_empty());
+        assert_eq!(info("bali").source, "built-in");
+    }
+
+    /// Issue 11: `bali` is built in: it plays from any folder and is never replaced.
+    #[tokio::test]
+    async fn bali_is_a_built_in_pack() {
+        let data = tempfile::tempdir().unwrap();
+        let registry = registry(data.path());
+        let info = registry.begin_switch("bali").await.unwrap().commit();
+        assert_eq!((info.id.as_str(), info.name.as_str()), ("bali", "bali"));
+        assert!(registry.active().1.instrument("saron").is_some());
+        assert!(is_built_in("bali"));
+        let folder = data.path().join("mine");
+        pack::scaffold(&folder).unwrap();
+        assert!(matches!(
+            install_local(data.path(), "bali", &folder, 8_000),
+            Err(StoreError::PackIsReadOnly { .. })
+        ));
     }
 
     #[tokio::test]
@@ -454,6 +776,92 @@ mod test {
         assert!(matches!(
             registry.begin_switch("nope").await.err().unwrap(),
             StoreError::NoSuchPack { .. }
+        ));
+    }
+
+    /// Issue 11: switching back to a pack takes it from the cache (the very same decoded
+    /// sounds), unless its files changed; an install replaces the entry, a delete drops it.
+    #[tokio::test]
+    async fn switching_back_takes_the_decoded_pack_from_the_cache() {
+        let data = tempfile::tempdir().unwrap();
+        let office = data.path().join("packs/office");
+        pack::scaffold(&office).unwrap();
+        let registry = registry(data.path());
+        let default = registry.active().1;
+        let first = registry.begin_switch("office").await.unwrap().commit();
+        assert!(first.active);
+        let loaded = registry.active().1;
+        registry.begin_switch("default").await.unwrap().commit();
+        assert!(
+            Arc::ptr_eq(&registry.active().1, &default),
+            "default re-synthesized"
+        );
+        registry.begin_switch("office").await.unwrap().commit();
+        assert!(
+            Arc::ptr_eq(&registry.active().1, &loaded),
+            "office decoded again"
+        );
+        assert!(Arc::ptr_eq(
+            &registry.pack("default").await.unwrap(),
+            &default
+        ));
+
+        // Edited by hand: loaded afresh.
+        registry.begin_switch("default").await.unwrap().commit();
+        let manifest = office.join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        std::fs::write(&manifest, text.replace("gain_db = 0.0", "gain_db = -1.0")).unwrap();
+        let edited = registry.pack("office").await.unwrap();
+        assert!(!Arc::ptr_eq(&edited, &loaded));
+        assert!(Arc::ptr_eq(
+            &registry.pack("office").await.unwrap(),
+            &edited
+        ));
+
+        // Deleted: gone from the cache and the disk; the active pack cannot be.
+        registry.delete("office").await.unwrap();
+        assert!(!office.exists());
+        assert!(matches!(
+            registry.pack("office").await.err().unwrap(),
+            StoreError::NoSuchPack { .. }
+        ));
+        assert!(matches!(
+            registry.delete("default").await.err().unwrap(),
+            StoreError::PackIsReadOnly { .. }
+        ));
+    }
+
+    /// Issue 11: an install from a folder, through the same steps as an upload, leaves
+    /// only the pack; a pack that does not load leaves nothing.
+    #[test]
+    fn a_local_install_leaves_the_pack_and_nothing_else() {
+        let data = tempfile::tempdir().unwrap();
+        let source = tempfile::tempdir().unwrap();
+        let folder = source.path().join("mine");
+        pack::scaffold(&folder).unwrap();
+        let installed = install_local(data.path(), "mine", &folder, 8_000).unwrap();
+        assert!(!installed.replaced);
+        assert_eq!(installed.info.instruments, 1);
+        let again = install_local(data.path(), "mine", &folder, 8_000).unwrap();
+        assert!(again.replaced);
+        std::fs::remove_file(folder.join("gong.wav")).unwrap();
+        let error = install_local(data.path(), "other", &folder, 8_000).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "pack 'other' does not load: pack.toml: instrument `gong`: file \"gong.wav\" does not exist"
+        );
+        let names: Vec<String> = std::fs::read_dir(data.path().join(PACKS_DIR))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["mine"]);
+        assert!(matches!(
+            install_local(data.path(), "default", &folder, 8_000),
+            Err(StoreError::PackIsReadOnly { .. })
+        ));
+        assert!(matches!(
+            install_local(data.path(), "../x", &folder, 8_000),
+            Err(StoreError::BadPackName(_))
         ));
     }
 }

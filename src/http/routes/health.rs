@@ -8,6 +8,7 @@ use super::super::json::ApiJson;
 use super::super::openapi::SnapshotDoc;
 use super::super::problem::ApiError;
 use super::super::state::AppState;
+use super::volume::VolumeAnswer;
 use crate::session::Snapshot;
 
 /// Liveness and the audio output's state.
@@ -51,6 +52,8 @@ pub struct Status {
     pub fault: Option<String>,
     /// The active pack's id.
     pub pack: String,
+    /// The master volume and mute (`PUT /v1/volume`).
+    pub volume: VolumeAnswer,
     /// The current (or last) session, or null before the first.
     #[schema(value_type = Option<SnapshotDoc>)]
     pub session: Option<Snapshot>,
@@ -78,6 +81,7 @@ pub async fn status_document(state: &AppState) -> Result<Status, ApiError> {
     let frame = clock.now();
     let rate = clock.sample_rate();
     let session = state.conductor().snapshot().await?;
+    let volume = state.conductor().volume().await?.into();
     let (output, device, fault) = state.output_state();
     Ok(Status {
         engine: EngineStatus {
@@ -89,6 +93,7 @@ pub async fn status_document(state: &AppState) -> Result<Status, ApiError> {
         device,
         fault,
         pack: state.packs().active().0,
+        volume,
         session,
     })
 }
