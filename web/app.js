@@ -40,6 +40,20 @@ const app = {
   lastAnnounced: "",
   stopArmed: null,
   busy: false,
+  /// The master volume as the server last said: { volume_db, muted }.
+  volume: null,
+  /// A volume the slider asked for while a change was on its way; the latest wins.
+  volumeWanted: null,
+  volumeSending: false,
+  /// The active pack's id, and every pack as `GET /v1/packs` lists them.
+  activePack: null,
+  packs: [],
+  /// Previews this page asked for, by the receipt's id, until their `cue_played`.
+  previews: new Map(),
+  /// The last few `cue_played` events by id: a preview's may arrive before its answer.
+  recentCues: new Map(),
+  /// The archive waiting for its name to be confirmed.
+  staged: null,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -114,6 +128,7 @@ async function connect() {
   events.addEventListener("stroke", (e) => onStroke(JSON.parse(e.data)));
   events.addEventListener("cue_played", (e) => onCuePlayed(JSON.parse(e.data)));
   events.addEventListener("output", (e) => onOutput(JSON.parse(e.data)));
+  events.addEventListener("volume", (e) => onVolume(JSON.parse(e.data)));
   events.addEventListener("warning", (e) => {
     const warning = JSON.parse(e.data);
     log(`Warning: ${warning.detail}`);
@@ -153,7 +168,7 @@ function setConnection(state) {
   $("offline").hidden = state !== "offline";
   // While offline nothing is known about the sound; the next status says again.
   if (state === "offline") $("degraded").hidden = true;
-  for (const button of document.querySelectorAll(".controls button, .pad button, .plans button")) {
+  for (const button of document.querySelectorAll(".controls button, .pad button, .plans button, #sound button, #volume")) {
     button.disabled = !app.connected;
   }
   if (app.connected) say("");
@@ -196,6 +211,13 @@ function applyStatus(status) {
   applySnapshot(status.session, status.engine?.frame);
   if (!app.plansLoaded) loadPlans();
   if (!app.instrumentsLoaded) loadInstruments();
+  if (status.volume) applyVolume(status.volume);
+  if (status.pack && status.pack !== app.activePack) {
+    // Another screen (or the CLI) chose a pack: follow it.
+    if (app.activePack !== null) loadInstruments();
+    app.activePack = status.pack;
+    loadPacks();
+  }
 }
 
 function showAudio(output, device, fault) {
@@ -325,6 +347,13 @@ function onStroke(stroke) {
 
 function onCuePlayed(cue) {
   const name = cue.variant ? `${cue.instrument} ${cue.variant}` : cue.instrument;
+  const preview = app.previews.get(cue.id);
+  if (preview) {
+    onPreviewPlayed(cue, preview, name);
+    return;
+  }
+  app.recentCues.set(cue.id, cue);
+  if (app.recentCues.size > 32) app.recentCues.delete(app.recentCues.keys().next().value);
   const el = $("last-cue");
   el.textContent = `Played ${name}`;
   el.dataset.cue = cue.instrument;
@@ -654,6 +683,420 @@ async function strike(instrument, variant) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Sound: the master volume, the packs (list, activate, preview) and uploads
+
+function formatDb(db) {
+  const rounded = Math.round(db * 10) / 10;
+  return `${rounded > 0 ? "+" : rounded < 0 ? "−" : ""}${Math.abs(rounded)} dB`;
+}
+
+/// Shows the volume the server has; the slider is left alone while this page is still
+/// sending a change of its own (the latest wins, and the server's answer follows).
+function applyVolume(volume) {
+  app.volume = { volume_db: volume.volume_db, muted: volume.muted };
+  const slider = $("volume");
+  if (!app.volumeSending && app.volumeWanted === null) slider.value = String(volume.volume_db);
+  showVolume(Number(slider.value), volume.muted);
+}
+
+function showVolume(db, muted) {
+  $("volume-value").textContent = muted ? `${formatDb(db)} · muted` : formatDb(db);
+  $("volume").setAttribute("aria-valuetext", muted ? `${formatDb(db)}, muted` : formatDb(db));
+  const mute = $("mute");
+  mute.setAttribute("aria-pressed", String(muted));
+  document.body.dataset.muted = String(muted);
+}
+
+function onVolume(event) {
+  const changed = !app.volume || app.volume.muted !== event.muted || app.volume.volume_db !== event.volume_db;
+  applyVolume(event);
+  if (changed && event.by !== "page") {
+    log(event.muted ? `Muted${who(event)}` : `Volume ${formatDb(event.volume_db)}${who(event)}`);
+  }
+}
+
+/// Sends the slider's level: one request at a time, the newest value last, so dragging
+/// does not queue up dozens of changes and the room ends at where the slider stopped.
+async function sendVolume(db) {
+  app.volumeWanted = db;
+  showVolume(db, app.volume?.muted ?? false);
+  if (app.volumeSending) return;
+  app.volumeSending = true;
+  try {
+    while (app.volumeWanted !== null) {
+      const wanted = app.volumeWanted;
+      app.volumeWanted = null;
+      const volume = await api("PUT", "/v1/volume", { volume_db: wanted });
+      app.volume = volume;
+    }
+  } catch (error) {
+    app.volumeWanted = null;
+    say(`Could not change the volume: ${error.message}`, "error");
+  } finally {
+    app.volumeSending = false;
+    if (app.volume) applyVolume(app.volume);
+  }
+}
+
+async function toggleMute() {
+  const muted = !(app.volume?.muted ?? false);
+  try {
+    applyVolume(await api("PUT", "/v1/volume", { muted }));
+    log(muted ? "Muted: the session goes on silently" : "Sound back on");
+  } catch (error) {
+    say(`Could not ${muted ? "mute" : "unmute"}: ${error.message}`, "error");
+  }
+}
+
+async function loadPacks() {
+  let packs;
+  try {
+    packs = await api("GET", "/v1/packs");
+  } catch (error) {
+    say(`Could not list the sound packs: ${error.message}`, "error");
+    return;
+  }
+  app.packs = packs;
+  const active = packs.find((p) => p.active);
+  if (active) app.activePack = active.id;
+  const open = new Set([...document.querySelectorAll(".pack [aria-expanded='true']")]
+    .map((b) => b.closest(".pack").dataset.pack));
+  $("packs").replaceChildren(...packs.map((pack) => packCard(pack, open.has(pack.id))));
+}
+
+function packCard(pack, expanded) {
+  const li = document.createElement("li");
+  li.className = pack.active ? "pack active" : "pack";
+  li.dataset.pack = pack.id;
+  if (pack.active) li.setAttribute("aria-current", "true");
+  const h = document.createElement("h5");
+  h.textContent = pack.name || pack.id;
+  if (pack.name !== pack.id) {
+    const id = document.createElement("span");
+    id.className = "pack-id";
+    id.textContent = pack.id;
+    h.append(id);
+  }
+  const meta = document.createElement("p");
+  meta.className = "meta";
+  meta.textContent = [
+    pack.author ? `by ${pack.author}` : "",
+    pack.licence,
+    `${pack.instruments} instrument${pack.instruments === 1 ? "" : "s"}`,
+    pack.source,
+  ].filter(Boolean).join(" · ");
+  const description = document.createElement("p");
+  description.className = "description";
+  description.textContent = pack.description || "";
+  const fallback = document.createElement("p");
+  fallback.className = "fallback";
+  const borrowed = pack.falls_back || [];
+  fallback.hidden = borrowed.length === 0;
+  fallback.textContent = `Heard from the default pack (this pack has no sound for them): ${borrowed.join(", ")}`;
+  const actions = document.createElement("div");
+  actions.className = "pack-actions";
+  if (pack.active) {
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    badge.textContent = "Active";
+    actions.append(badge);
+  } else {
+    const use = document.createElement("button");
+    use.type = "button";
+    use.className = "activate";
+    use.textContent = "Use this pack";
+    use.setAttribute("aria-label", `Use the pack ${pack.name || pack.id}`);
+    use.disabled = !app.connected;
+    use.addEventListener("click", () => activatePack(pack, use));
+    actions.append(use);
+  }
+  const listen = document.createElement("button");
+  listen.type = "button";
+  listen.className = "listen";
+  listen.textContent = "Preview sounds";
+  listen.setAttribute("aria-expanded", "false");
+  listen.setAttribute("aria-label", `Preview the sounds of ${pack.name || pack.id}`);
+  listen.disabled = !app.connected;
+  const previews = document.createElement("div");
+  previews.className = "previews";
+  previews.id = `previews-${pack.id}`;
+  previews.hidden = true;
+  previews.setAttribute("role", "group");
+  previews.setAttribute("aria-label", `Sounds of ${pack.name || pack.id}`);
+  listen.setAttribute("aria-controls", previews.id);
+  listen.addEventListener("click", () => togglePreviews(pack, listen, previews));
+  const heard = document.createElement("p");
+  heard.className = "heard";
+  heard.setAttribute("aria-live", "polite");
+  actions.append(listen);
+  li.append(h, meta, description, fallback, actions, previews, heard);
+  if (expanded) togglePreviews(pack, listen, previews);
+  return li;
+}
+
+async function activatePack(pack, button) {
+  button.disabled = true;
+  try {
+    const info = await api("POST", `/v1/packs/${encodeURIComponent(pack.id)}/activate`);
+    app.activePack = info.id;
+    log(`Pack: ${info.name || info.id} is now active`);
+    await loadPacks();
+    loadInstruments();
+    const card = document.querySelector(`.pack[data-pack="${CSS.escape(info.id)}"] .listen`);
+    if (card) card.focus();
+  } catch (error) {
+    button.disabled = !app.connected;
+    say(`Could not use ${pack.name || pack.id}: ${error.message}`, "error");
+  }
+}
+
+async function togglePreviews(pack, button, box) {
+  const open = button.getAttribute("aria-expanded") !== "true";
+  button.setAttribute("aria-expanded", String(open));
+  box.hidden = !open;
+  if (!open || box.childElementCount) return;
+  let instruments;
+  try {
+    instruments = await api("GET", `/v1/packs/${encodeURIComponent(pack.id)}/instruments`);
+  } catch (error) {
+    const p = document.createElement("p");
+    p.className = "error";
+    p.setAttribute("role", "alert");
+    p.textContent = `Cannot load this pack's sounds: ${error.message}`;
+    box.replaceChildren(p);
+    return;
+  }
+  // The pack's own sounds: what it borrows from the default pack is named on its card.
+  const own = instruments.filter((instrument) => !instrument.from_default);
+  box.replaceChildren(...own.map((instrument) => {
+    const group = document.createElement("div");
+    group.className = "cue-group";
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "preview";
+    button.dataset.instrument = instrument.name;
+    button.textContent = instrument.name;
+    button.setAttribute("aria-label", `Preview ${instrument.name}`);
+    button.disabled = !app.connected;
+    button.addEventListener("click", () => preview(pack, instrument.name, undefined, button));
+    group.append(button);
+    // A button per variant (a kenong's six pitches), as on the cue pad.
+    if (instrument.variants > 1) {
+      const pitches = document.createElement("div");
+      pitches.className = "pitches";
+      for (let variant = 1; variant <= instrument.variants; variant++) {
+        const pitch = document.createElement("button");
+        pitch.type = "button";
+        pitch.className = "preview pitch";
+        pitch.dataset.instrument = instrument.name;
+        pitch.dataset.variant = String(variant);
+        pitch.textContent = String(variant);
+        pitch.setAttribute("aria-label", `Preview ${instrument.name} ${variant}`);
+        pitch.disabled = !app.connected;
+        pitch.addEventListener("click", () => preview(pack, instrument.name, variant, pitch));
+        pitches.append(pitch);
+      }
+      group.append(pitches);
+    }
+    return group;
+  }));
+}
+
+async function preview(pack, instrument, variant, button) {
+  const name = variant ? `${instrument} ${variant}` : instrument;
+  try {
+    const body = variant ? { instrument, variant } : { instrument };
+    const answer = await api("POST", `/v1/packs/${encodeURIComponent(pack.id)}/preview`, body);
+    const early = app.recentCues.get(answer.id);
+    if (early) onPreviewPlayed(early, { pack, button }, name);
+    else app.previews.set(answer.id, { pack, button });
+    if (app.volume?.muted) say("Muted: the preview plays silently. Unmute to hear it.");
+  } catch (error) {
+    say(`Could not preview ${name} from ${pack.name || pack.id}: ${error.message}`, "error");
+  }
+}
+
+function onPreviewPlayed(cue, preview, name) {
+  app.previews.delete(cue.id);
+  const card = document.querySelector(`.pack[data-pack="${CSS.escape(preview.pack.id)}"] .heard`);
+  if (card) {
+    card.textContent = `Heard ${name}`;
+    card.dataset.id = String(cue.id);
+  }
+  log(`Preview: ${name} from ${preview.pack.name || preview.pack.id}`);
+  const button = preview.button;
+  if (button?.isConnected) {
+    button.classList.remove("struck");
+    void button.offsetWidth; // restart the animation
+    button.classList.add("struck");
+  }
+}
+
+/// The media types the upload route takes, by the archive's file name.
+const ARCHIVE_TYPES = [
+  [".tar.gz", "application/gzip"],
+  [".tgz", "application/gzip"],
+  [".tar", "application/x-tar"],
+  [".zip", "application/zip"],
+];
+
+function archiveType(fileName) {
+  const lower = fileName.toLowerCase();
+  return ARCHIVE_TYPES.find(([ending]) => lower.endsWith(ending)) ?? null;
+}
+
+/// A pack name from an archive's file name: without its extension, lowercased, anything
+/// a pack name cannot hold turned into single hyphens (`Team Sounds.tar.gz` → `team-sounds`).
+function packNameOf(fileName, ending) {
+  return fileName.slice(0, fileName.length - ending.length).toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 64).replace(/-+$/, "");
+}
+
+function setDrop(state) {
+  $("drop").dataset.state = state;
+}
+
+function uploadError(title, detail) {
+  $("upload-status").textContent = "";
+  const box = $("upload-error");
+  const strong = document.createElement("strong");
+  strong.textContent = title;
+  const text = document.createElement("span");
+  text.textContent = detail || "";
+  box.replaceChildren(strong, text);
+  setDrop("failed");
+}
+
+function clearUploadMessages() {
+  $("upload-error").replaceChildren();
+  $("upload-status").textContent = "";
+}
+
+/// An archive was dropped or chosen: check its kind, then ask for the name (prefilled).
+function stageArchive(file) {
+  clearUploadMessages();
+  $("upload-progress").hidden = true;
+  const type = archiveType(file.name);
+  if (!type) {
+    app.staged = null;
+    $("upload-form").hidden = true;
+    uploadError(`${file.name} is not a pack archive`, "Use a .tar, .tar.gz, .tgz or .zip file holding pack.toml and its sounds.");
+    return;
+  }
+  app.staged = { file, type: type[1] };
+  setDrop("idle");
+  $("upload-file").textContent = `${file.name} (${formatBytes(file.size)})`;
+  $("upload-name").value = packNameOf(file.name, type[0]);
+  $("upload-form").hidden = false;
+  $("upload-name").focus();
+  $("upload-name").select();
+}
+
+function formatBytes(bytes) {
+  if (bytes >= 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${bytes} bytes`;
+}
+
+/// PUTs the staged archive as it is (the raw file), with its progress; the server's
+/// problem answer is shown where the drop happened, title and detail (naming the entry).
+function uploadStaged(event) {
+  event.preventDefault();
+  const staged = app.staged;
+  const input = $("upload-name");
+  if (!staged) return;
+  const name = input.value.trim();
+  if (!input.checkValidity() || !name) {
+    uploadError("That name cannot name a pack", "Use lowercase letters, digits and single hyphens, like team-sounds.");
+    input.focus();
+    return;
+  }
+  clearUploadMessages();
+  const progress = $("upload-progress");
+  progress.hidden = false;
+  progress.value = 0;
+  $("upload-send").disabled = true;
+  setDrop("busy");
+  const xhr = new XMLHttpRequest();
+  xhr.open("PUT", `/v1/packs/${encodeURIComponent(name)}`);
+  xhr.withCredentials = true;
+  xhr.setRequestHeader("Content-Type", staged.type);
+  xhr.upload.addEventListener("progress", (e) => {
+    if (!e.lengthComputable) return;
+    const percent = Math.round((e.loaded / e.total) * 100);
+    progress.value = percent;
+    $("upload-status").textContent = `Uploading ${name}: ${percent} %`;
+  });
+  xhr.addEventListener("load", () => {
+    $("upload-send").disabled = !app.connected;
+    progress.hidden = true;
+    let data = null;
+    try {
+      data = JSON.parse(xhr.responseText);
+    } catch {
+      data = null;
+    }
+    if (xhr.status === 200 || xhr.status === 201) {
+      const verb = xhr.status === 201 ? "Installed" : "Replaced";
+      $("upload-status").textContent = `${verb} ${data?.name || name}: ${data?.instruments ?? "?"} instruments. Preview it below, or use it.`;
+      setDrop("done");
+      $("upload-form").hidden = true;
+      app.staged = null;
+      log(`Pack ${data?.id || name} ${verb.toLowerCase()}`);
+      loadPacks();
+      return;
+    }
+    if (xhr.status === 401) askToken();
+    uploadError(
+      `Upload refused (${xhr.status}${data?.title ? ` ${data.title}` : ""})`,
+      data?.detail || xhr.statusText || "the server gave no reason",
+    );
+  });
+  xhr.addEventListener("error", () => {
+    $("upload-send").disabled = !app.connected;
+    progress.hidden = true;
+    uploadError("Upload failed", "The connection broke before the server answered.");
+  });
+  xhr.send(staged.file);
+}
+
+function cancelUpload() {
+  app.staged = null;
+  $("upload-form").hidden = true;
+  clearUploadMessages();
+  setDrop("idle");
+  $("pack-choose").focus();
+}
+
+function initSound() {
+  const slider = $("volume");
+  slider.addEventListener("input", () => sendVolume(Number(slider.value)));
+  $("mute").addEventListener("click", toggleMute);
+  const drop = $("drop");
+  // Dragging over the whole panel would be surprising; over the drop zone it is expected.
+  drop.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "copy";
+    setDrop("over");
+  });
+  drop.addEventListener("dragleave", () => setDrop("idle"));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    const file = event.dataTransfer?.files?.[0];
+    if (file) stageArchive(file);
+    else setDrop("idle");
+  });
+  $("pack-choose").addEventListener("click", () => $("pack-file").click());
+  $("pack-file").addEventListener("change", (event) => {
+    const file = event.target.files?.[0];
+    if (file) stageArchive(file);
+    event.target.value = "";
+  });
+  $("upload-form").addEventListener("submit", uploadStaged);
+  $("upload-cancel").addEventListener("click", cancelUpload);
+}
+
+// ---------------------------------------------------------------------------------------
 // Controls and keys
 
 async function command(action, seconds) {
@@ -774,6 +1217,7 @@ function log(text) {
 
 function init() {
   document.querySelector(".controls").addEventListener("click", onControl);
+  initSound();
   document.addEventListener("keydown", onKey);
   $("logout").addEventListener("click", async () => {
     try {

@@ -598,3 +598,349 @@ fn the_page_reconnects_after_a_server_restart() {
         .to_owned();
     browser.wait_text("#title", "the new session", |t| t == title);
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 11: the sound panel
+
+/// WebDriver's code for the left arrow key.
+const ARROW_LEFT: &str = "\u{E012}";
+
+fn put(server: &Server, path: &str, body: &Value) -> Value {
+    let answer = http(server.addr, "PUT", path, Some(body)).expect("server answers");
+    assert_eq!(answer.status, 200, "PUT {path}: {}", answer.body);
+    answer.json()
+}
+
+/// The server's volume as `(volume_db, muted)`.
+fn server_volume(server: &Server) -> (f64, bool) {
+    let volume = server.get("/v1/volume");
+    (
+        volume["volume_db"].as_f64().unwrap(),
+        volume["muted"].as_bool().unwrap(),
+    )
+}
+
+/// Drops a file named `name` holding `bytes` on the page's drop zone, as a user dragging it
+/// from a file manager would: a `DataTransfer` carrying a `File`, through `dragover` and
+/// `drop`.
+fn drop_file(browser: &Browser, name: &str, bytes: &[u8]) {
+    browser.js(
+        "const file = new File([new Uint8Array(arguments[0])], arguments[1]);
+         const transfer = new DataTransfer();
+         transfer.items.add(file);
+         const zone = document.getElementById('drop');
+         for (const kind of ['dragenter', 'dragover', 'drop']) {
+           zone.dispatchEvent(new DragEvent(kind, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+         }",
+        json!([bytes, name]),
+    );
+}
+
+/// A `.tar.gz` of the office pack inside one top-level folder, as `tar czf` makes it.
+fn office_archive() -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    crate::volume::write_office_pack(dir.path());
+    let mut archive = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    archive
+        .append_dir_all("team-sounds", dir.path())
+        .expect("the pack archives");
+    archive.into_inner().unwrap().finish().unwrap()
+}
+
+/// Issue 11: the panel lists the packs; a preview of a pack that is not active plays (its
+/// `cue_played` reaches the page and the event stream) and leaves it inactive; "Use this
+/// pack" moves the active mark and the cue pad; the slider and the mute set the server's
+/// volume, and a change from elsewhere moves the slider; a file that is no archive, or an
+/// archive the server refuses, is answered where it was dropped.
+#[test]
+fn the_sound_panel_lists_previews_activates_and_sets_the_volume() {
+    let server = Server::start_with(0, |config| {
+        crate::volume::install_office_pack(&config.data_dir);
+    });
+    let driver = Driver::start();
+    let browser = Browser::open(&driver);
+    browser.goto(&server.url());
+    browser.wait_text("#connection", "live", |t| t == "live");
+
+    // Listed, with what the API says of each; the default pack is the active one.
+    wait_for("the three packs in the panel", || {
+        let count = browser.js(
+            "return document.querySelectorAll('#packs .pack').length;",
+            json!([]),
+        );
+        (count == 3).then_some(())
+    });
+    assert_eq!(
+        browser
+            .attr(".pack[data-pack='default']", "aria-current")
+            .as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        browser.text(".pack[data-pack='default'] .badge").as_deref(),
+        Some("Active")
+    );
+    // The manifest's name, with the id to activate it by beside it.
+    assert!(
+        browser
+            .text(".pack[data-pack='office'] h5")
+            .unwrap()
+            .starts_with("Office")
+    );
+    assert_eq!(
+        browser
+            .text(".pack[data-pack='office'] .pack-id")
+            .as_deref(),
+        Some("office")
+    );
+    let meta = browser.text(".pack[data-pack='office'] .meta").unwrap();
+    assert_eq!(meta, "by Ops · CC0-1.0 · 2 instruments · installed");
+    assert_eq!(
+        browser
+            .text(".pack[data-pack='office'] .description")
+            .as_deref(),
+        Some("The team's own: an airhorn and a desk bell")
+    );
+
+    // A second listener on the event stream, as another client would be.
+    browser.js(
+        "window.seenCues = [];
+         const events = new EventSource('/v1/events');
+         events.addEventListener('status', () => { window.listening = true; });
+         events.addEventListener('cue_played', (e) => window.seenCues.push(JSON.parse(e.data)));",
+        json!([]),
+    );
+    wait_for("the second listener", || {
+        (browser.js("return window.listening === true;", json!([])) == true).then_some(())
+    });
+
+    // Preview the office pack's airhorn, pitch 2, by keyboard-reachable buttons.
+    browser.click(".pack[data-pack='office'] button.listen");
+    assert_eq!(
+        browser
+            .attr(".pack[data-pack='office'] button.listen", "aria-expanded")
+            .as_deref(),
+        Some("true")
+    );
+    browser.click(
+        ".pack[data-pack='office'] .previews button[data-instrument='airhorn'][data-variant='2']",
+    );
+    browser.wait_text(
+        ".pack[data-pack='office'] .heard",
+        "the preview heard",
+        |t| t == "Heard airhorn 2",
+    );
+    let id = browser
+        .attr(".pack[data-pack='office'] .heard", "data-id")
+        .and_then(|id| id.parse::<u64>().ok())
+        .expect("the preview's id");
+    let seen = wait_for("the preview's cue_played on the stream", || {
+        let seen = browser.js("return window.seenCues;", json!([]));
+        seen.as_array()?.iter().find(|cue| cue["id"] == id).cloned()
+    });
+    assert_eq!(
+        (seen["instrument"].as_str(), seen["variant"].as_u64()),
+        (Some("airhorn"), Some(2))
+    );
+    assert_eq!(
+        server.get("/v1/status")["pack"],
+        "default",
+        "a preview chooses nothing"
+    );
+    assert!(
+        browser
+            .text("#log")
+            .unwrap()
+            .contains("Preview: airhorn 2 from Office")
+    );
+
+    // Use the office pack: the mark moves, the API agrees, the cue pad has its airhorn.
+    browser.click(".pack[data-pack='office'] button.activate");
+    wait_for("the office pack marked active", || {
+        (browser
+            .attr(".pack[data-pack='office']", "aria-current")
+            .as_deref()
+            == Some("true"))
+        .then_some(())
+    });
+    assert!(browser.visible(".pack[data-pack='default'] button.activate"));
+    assert_eq!(
+        browser.attr(".pack[data-pack='default']", "aria-current"),
+        None
+    );
+    let packs = server.get("/v1/packs");
+    let active: Vec<&str> = packs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["active"] == true)
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert_eq!(active, ["office"]);
+    wait_for("the cue pad to have the airhorn", || {
+        browser
+            .visible(".pad button[data-instrument='airhorn']")
+            .then_some(())
+    });
+
+    // The slider, by mouse and keys: the server follows it.
+    assert_eq!(server_volume(&server), (0.0, false));
+    browser.click("#volume");
+    for _ in 0..3 {
+        browser.press(ARROW_LEFT);
+    }
+    let slider = || {
+        browser
+            .js(
+                "return Number(document.getElementById('volume').value);",
+                json!([]),
+            )
+            .as_f64()
+            .unwrap()
+    };
+    let wanted = slider();
+    assert!(wanted < 0.0, "the slider moved down: {wanted}");
+    wait_for("the server at the slider's level", || {
+        (server_volume(&server) == (wanted, false)).then_some(())
+    });
+    browser.wait_text("#volume-value", "the level", |t| {
+        t == format!("−{} dB", -wanted)
+    });
+
+    // Mute, and back.
+    browser.click("#mute");
+    wait_for("muted", || {
+        (server_volume(&server) == (wanted, true)).then_some(())
+    });
+    let pressed = |state: &str| {
+        wait_for(&format!("aria-pressed={state}"), || {
+            (browser.attr("#mute", "aria-pressed").as_deref() == Some(state)).then_some(())
+        });
+    };
+    pressed("true");
+    browser.wait_text("#volume-value", "muted", |t| t.ends_with("· muted"));
+    browser.click("#mute");
+    wait_for("unmuted", || {
+        (server_volume(&server) == (wanted, false)).then_some(())
+    });
+    pressed("false");
+
+    // A change from elsewhere (another page, the API) moves this page's slider.
+    put(
+        &server,
+        "/v1/volume",
+        &json!({"volume_db": -42, "by": "cli:ana"}),
+    );
+    wait_for("the slider to follow", || (slider() == -42.0).then_some(()));
+    browser.wait_text("#volume-value", "−42 dB", |t| t == "−42 dB");
+
+    // A file that is not an archive is refused on the page, where it was dropped.
+    drop_file(&browser, "notes.txt", b"hello");
+    let refused = browser.wait_text("#upload-error", "the refusal", |t| !t.is_empty());
+    assert!(
+        refused.contains("notes.txt is not a pack archive"),
+        "{refused}"
+    );
+    assert!(!browser.visible("#upload-form"));
+
+    // An archive the server refuses: its problem (title and detail) shows at the drop zone.
+    drop_file(&browser, "Broken Pack.zip", b"this is not a zip archive");
+    browser.wait_text("#upload-file", "the staged file", |t| {
+        t.starts_with("Broken Pack.zip")
+    });
+    let name = browser.js(
+        "return document.getElementById('upload-name').value;",
+        json!([]),
+    );
+    assert_eq!(name, "broken-pack", "named after the file, lowercased");
+    browser.click("#upload-send");
+    let shown = browser.wait_text("#upload-error", "the server's refusal", |t| {
+        t.starts_with("Upload refused")
+    });
+    let answer = browser.js(
+        "return fetch('/v1/packs/broken-pack', {method: 'PUT', credentials: 'same-origin',
+           headers: {'Content-Type': 'application/zip'}, body: 'this is not a zip archive'})
+           .then(async (r) => ({status: r.status, problem: await r.json()}));",
+        json!([]),
+    );
+    let status = answer["status"].as_u64().unwrap();
+    assert!((400..500).contains(&status), "{answer}");
+    let detail = answer["problem"]["detail"].as_str().unwrap();
+    assert!(
+        shown.contains(detail),
+        "the page shows {shown:?}, the server said {detail:?}"
+    );
+    assert!(shown.contains(&status.to_string()), "{shown}");
+    assert_eq!(
+        browser.attr("#drop", "data-state").as_deref(),
+        Some("failed")
+    );
+    assert_eq!(
+        server.get("/v1/packs").as_array().unwrap().len(),
+        3,
+        "nothing installed"
+    );
+}
+
+/// Issue 11: an archive dropped on the panel is uploaded as it is (`PUT /v1/packs/{name}`,
+/// named after the file), its progress shown, and the new pack is listed.
+#[test]
+fn a_dropped_archive_is_uploaded_and_listed() {
+    let server = Server::start(0);
+    let driver = Driver::start();
+    let browser = Browser::open(&driver);
+    browser.goto(&server.url());
+    browser.wait_text("#connection", "live", |t| t == "live");
+    wait_for("the default pack listed", || {
+        browser.visible(".pack[data-pack='default']").then_some(())
+    });
+
+    drop_file(&browser, "Team Sounds.tar.gz", &office_archive());
+    let name = browser.js(
+        "return document.getElementById('upload-name').value;",
+        json!([]),
+    );
+    assert_eq!(name, "team-sounds");
+    browser.click("#upload-send");
+    let done = browser.wait_text("#upload-status", "the upload's outcome", |t| {
+        t.starts_with("Installed")
+    });
+    assert!(done.contains("2 instruments"), "{done}");
+    assert_eq!(
+        browser.js(
+            "return document.getElementById('upload-progress').value;",
+            json!([])
+        ),
+        100,
+        "the progress reached the end"
+    );
+    assert_eq!(browser.attr("#drop", "data-state").as_deref(), Some("done"));
+    wait_for("the new pack in the panel", || {
+        browser
+            .visible(".pack[data-pack='team-sounds']")
+            .then_some(())
+    });
+    let listed = server.get("/v1/packs");
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == "team-sounds" && p["name"] == "Office"),
+        "{listed}"
+    );
+    // It has no gong: the card says the default pack's gong is heard instead.
+    let fallback = browser.wait_text(
+        ".pack[data-pack='team-sounds'] .fallback",
+        "the fallback note",
+        |t| !t.is_empty(),
+    );
+    assert!(
+        fallback.starts_with("Heard from the default pack") && fallback.contains("gong"),
+        "{fallback}"
+    );
+    assert!(!browser.visible(".pack[data-pack='default'] .fallback"));
+}
