@@ -34,17 +34,26 @@ impl ServeProcess {
     /// Starts `gongan serve --output null` on `data_dir` (plus `args`) and returns once it
     /// says where it listens.
     pub async fn start(data_dir: &Path, args: &[&str]) -> ServeProcess {
+        ServeProcess::start_with(
+            |command| {
+                command.arg("--data-dir").arg(data_dir);
+            },
+            args,
+        )
+        .await
+    }
+
+    /// Starts `gongan serve --output null --bind 127.0.0.1:PORT`, with what `configure` adds
+    /// (its folder, environment, flags), then `args`.
+    pub async fn start_with(configure: impl FnOnce(&mut Command), args: &[&str]) -> ServeProcess {
         let port = free_port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gongan"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gongan"));
+        command
             .args(["serve", "--output", "null", "--bind"])
             .arg(format!("127.0.0.1:{port}"))
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(args)
-            .env("RUST_LOG", "gongan=info")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .env("RUST_LOG", "gongan=info");
+        configure(&mut command);
+        let mut child = command.args(args).stderr(Stdio::piped()).spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let ready = tokio::task::spawn_blocking(move || {
             let mut lines = std::io::BufReader::new(stderr).lines();
