@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::http::openapi::PlanDoc;
+use crate::session::conductor::CueReceipt;
 use crate::session::{Actor, Plan};
 
 /// Where a cue lands on the running form.
@@ -60,6 +61,18 @@ pub struct CueAnswer {
     /// True when an identical cue in the coalescing window already covers it: no extra
     /// stroke was added.
     pub coalesced: bool,
+}
+
+impl From<CueReceipt> for CueAnswer {
+    fn from(receipt: CueReceipt) -> CueAnswer {
+        CueAnswer {
+            id: receipt.id.0,
+            frame: receipt.frame.0,
+            in_seconds: receipt.in_seconds,
+            heard_at: receipt.heard_at,
+            coalesced: receipt.coalesced,
+        }
+    }
 }
 
 /// Start a session: a saved plan or template by id, or a plan given inline.

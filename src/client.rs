@@ -152,10 +152,6 @@ impl Client {
         path: &str,
         body: Option<&B>,
     ) -> Result<Answer, ClientError> {
-        let unreachable = |reason: String| ClientError::Unreachable {
-            server: self.server.clone(),
-            reason,
-        };
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.server))
@@ -164,12 +160,27 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
+        self.answer(request, || format!("no answer in {} s", TIMEOUT.as_secs()))
+            .await
+    }
+
+    /// Sends `request` with the token, and reads the whole answer; `timed_out` says what a
+    /// timeout means for this request.
+    async fn answer(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        timed_out: impl FnOnce() -> String,
+    ) -> Result<Answer, ClientError> {
+        let unreachable = |reason: String| ClientError::Unreachable {
+            server: self.server.clone(),
+            reason,
+        };
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
         let response = request.send().await.map_err(|e| {
             if e.is_timeout() {
-                unreachable(format!("no answer in {} s", TIMEOUT.as_secs()))
+                unreachable(timed_out())
             } else {
                 unreachable(error_chain(&e))
             }
@@ -306,51 +317,25 @@ impl Client {
         archive: Vec<u8>,
         media_type: &str,
     ) -> Result<(PackInfo, bool), ClientError> {
-        let unreachable = |reason: String| ClientError::Unreachable {
-            server: self.server.clone(),
-            reason,
-        };
         let mut url = reqwest::Url::parse(&self.server)
             .map_err(|_| ClientError::BadServer(self.server.clone()))?;
         url.path_segments_mut()
             .map_err(|()| ClientError::BadServer(self.server.clone()))?
             .extend(["v1", "packs", name]);
-        let mut request = self
+        let request = self
             .http
             .put(url)
             .timeout(UPLOAD_TIMEOUT)
             .header(header::ACCEPT, "application/json")
             .header(header::CONTENT_TYPE, media_type)
             .body(archive);
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.map_err(|e| {
-            if e.is_timeout() {
-                unreachable(format!(
-                    "the upload took over {} s",
-                    UPLOAD_TIMEOUT.as_secs()
-                ))
-            } else {
-                unreachable(error_chain(&e))
-            }
-        })?;
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| unreachable(error_chain(&e)))?;
-        let value = self.read(Answer {
-            status,
-            content_type,
-            body,
-        })?;
+        let answer = self
+            .answer(request, || {
+                format!("the upload took over {} s", UPLOAD_TIMEOUT.as_secs())
+            })
+            .await?;
+        let status = answer.status;
+        let value = self.read(answer)?;
         let info = serde_json::from_value(value).map_err(|e| ClientError::BadAnswer {
             server: self.server.clone(),
             reason: format!("not the answer of PUT /v1/packs/{name} ({e})"),

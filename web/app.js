@@ -635,36 +635,47 @@ async function loadInstruments() {
   }
   const order = ["gong", "suwukan", "kempul", "kenong", "ketuk", "kempyang", "bonang", "saron"];
   instruments.sort((a, b) => rank(order, a.name) - rank(order, b.name) || a.name.localeCompare(b.name));
-  $("pad").replaceChildren(...instruments.map((instrument) => {
-    const group = document.createElement("div");
-    group.className = "cue-group";
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = `cue sym-${instrument.name}`;
-    button.dataset.instrument = instrument.name;
-    button.textContent = instrument.name;
-    button.disabled = !app.connected;
-    button.addEventListener("click", () => strike(instrument.name));
-    group.append(button);
-    // Pitched instruments (kenong 1–6, saron 1–7…) get a small button per pitch.
-    if (instrument.variants > 1) {
-      const pitches = document.createElement("div");
-      pitches.className = "pitches";
-      for (let variant = 1; variant <= instrument.variants; variant++) {
-        const pitch = document.createElement("button");
-        pitch.type = "button";
-        pitch.className = "cue pitch";
-        pitch.dataset.pitchOf = instrument.name;
-        pitch.textContent = String(variant);
-        pitch.setAttribute("aria-label", `${instrument.name} pitch ${variant}`);
-        pitch.disabled = !app.connected;
-        pitch.addEventListener("click", () => strike(instrument.name, variant));
-        pitches.append(pitch);
-      }
-      group.append(pitches);
+  $("pad").replaceChildren(...instruments.map((instrument) => instrumentButtons(instrument, {
+    className: `cue sym-${instrument.name}`,
+    pitchClassName: "cue pitch",
+    pitchData: (pitch) => { pitch.dataset.pitchOf = instrument.name; },
+    pitchLabel: (variant) => `${instrument.name} pitch ${variant}`,
+    play: (variant, button) => strike(instrument.name, variant),
+  })));
+}
+
+// An instrument's button and, for a pitched one (kenong 1–6, saron 1–7…), a small button
+// per pitch: the cue pad's and a pack preview's. `play(variant, button)` strikes it
+// (`variant` undefined for the instrument's own button).
+function instrumentButtons(instrument, { className, label, pitchClassName, pitchData, pitchLabel, play }) {
+  const group = document.createElement("div");
+  group.className = "cue-group";
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = className;
+  button.dataset.instrument = instrument.name;
+  button.textContent = instrument.name;
+  if (label) button.setAttribute("aria-label", label);
+  button.disabled = !app.connected;
+  button.addEventListener("click", () => play(undefined, button));
+  group.append(button);
+  if (instrument.variants > 1) {
+    const pitches = document.createElement("div");
+    pitches.className = "pitches";
+    for (let variant = 1; variant <= instrument.variants; variant++) {
+      const pitch = document.createElement("button");
+      pitch.type = "button";
+      pitch.className = pitchClassName;
+      pitchData(pitch, variant);
+      pitch.textContent = String(variant);
+      pitch.setAttribute("aria-label", pitchLabel(variant));
+      pitch.disabled = !app.connected;
+      pitch.addEventListener("click", () => play(variant, pitch));
+      pitches.append(pitch);
     }
-    return group;
-  }));
+    group.append(pitches);
+  }
+  return group;
 }
 
 function rank(order, name) {
@@ -868,38 +879,17 @@ async function togglePreviews(pack, button, box) {
   }
   // The pack's own sounds: what it borrows from the default pack is named on its card.
   const own = instruments.filter((instrument) => !instrument.from_default);
-  box.replaceChildren(...own.map((instrument) => {
-    const group = document.createElement("div");
-    group.className = "cue-group";
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "preview";
-    button.dataset.instrument = instrument.name;
-    button.textContent = instrument.name;
-    button.setAttribute("aria-label", `Preview ${instrument.name}`);
-    button.disabled = !app.connected;
-    button.addEventListener("click", () => preview(pack, instrument.name, undefined, button));
-    group.append(button);
-    // A button per variant (a kenong's six pitches), as on the cue pad.
-    if (instrument.variants > 1) {
-      const pitches = document.createElement("div");
-      pitches.className = "pitches";
-      for (let variant = 1; variant <= instrument.variants; variant++) {
-        const pitch = document.createElement("button");
-        pitch.type = "button";
-        pitch.className = "preview pitch";
-        pitch.dataset.instrument = instrument.name;
-        pitch.dataset.variant = String(variant);
-        pitch.textContent = String(variant);
-        pitch.setAttribute("aria-label", `Preview ${instrument.name} ${variant}`);
-        pitch.disabled = !app.connected;
-        pitch.addEventListener("click", () => preview(pack, instrument.name, variant, pitch));
-        pitches.append(pitch);
-      }
-      group.append(pitches);
-    }
-    return group;
-  }));
+  box.replaceChildren(...own.map((instrument) => instrumentButtons(instrument, {
+    className: "preview",
+    label: `Preview ${instrument.name}`,
+    pitchClassName: "preview pitch",
+    pitchData: (pitch, variant) => {
+      pitch.dataset.instrument = instrument.name;
+      pitch.dataset.variant = String(variant);
+    },
+    pitchLabel: (variant) => `Preview ${instrument.name} ${variant}`,
+    play: (variant, button) => preview(pack, instrument.name, variant, button),
+  })));
 }
 
 async function preview(pack, instrument, variant, button) {

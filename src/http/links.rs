@@ -61,16 +61,7 @@ impl LinkAnswer {
     fn new(link: &Link, command: &Command, acted: Acted) -> LinkAnswer {
         let done = acted.describe();
         let (session, cue) = match acted {
-            Acted::Cued { receipt, .. } => (
-                None,
-                Some(CueAnswer {
-                    id: receipt.id.0,
-                    frame: receipt.frame.0,
-                    in_seconds: receipt.in_seconds,
-                    heard_at: receipt.heard_at,
-                    coalesced: receipt.coalesced,
-                }),
-            ),
+            Acted::Cued { receipt, .. } => (None, Some(CueAnswer::from(receipt))),
             Acted::Steered { snapshot, .. } | Acted::Started(snapshot) => (Some(snapshot), None),
             Acted::Status(snapshot) => (snapshot, None),
             Acted::Help => (None, None),

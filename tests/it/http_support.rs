@@ -262,3 +262,15 @@ impl Events {
         }
     }
 }
+
+/// Asserts a problem of `status` and type `slug`; returns its detail.
+#[track_caller]
+pub fn problem(reply: &Reply, status: u16, slug: &str) -> String {
+    let detail = reply.problem(status);
+    assert_eq!(
+        reply.json["type"],
+        format!("urn:gongan:problem:{slug}"),
+        "{detail}"
+    );
+    detail
+}

@@ -15,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zip::write::SimpleFileOptions;
 
 use crate::cli_support::{error_line, gongan, gongan_with, stdout};
-use crate::http_support::{PATIENCE, Reply, TestServer};
+use crate::http_support::{PATIENCE, Reply, TestServer, problem};
 use crate::support::read_wav;
 
 const RATE: u32 = 48_000;
@@ -170,18 +170,6 @@ async fn put(server: &TestServer, name: &str, bytes: Vec<u8>, media_type: &str) 
             bytes,
         )
         .await
-}
-
-/// Asserts a problem of `status` and type `slug`; returns its detail.
-#[track_caller]
-fn problem(reply: &Reply, status: u16, slug: &str) -> String {
-    let detail = reply.problem(status);
-    assert_eq!(
-        reply.json["type"],
-        format!("urn:gongan:problem:{slug}"),
-        "{detail}"
-    );
-    detail
 }
 
 /// Every path under `dir` with its size, sorted, leaving out the database (the journal
@@ -858,61 +846,33 @@ async fn issue_11_pack_install_installs_locally_and_uploads_to_a_server() {
     // Errors: one line, a non-zero exit, nothing installed.
     let broken = pack_folder(work.path(), "broken");
     std::fs::remove_file(broken.join("sounds/airhorn.wav")).unwrap();
-    let line = error_line(
-        &gongan(&[
-            "pack",
-            "install",
-            broken.to_str().unwrap(),
-            "--data-dir",
-            data_arg,
-        ])
-        .await,
-    );
-    assert!(line.contains("was not installed: pack 'broken' does not load: pack.toml: instrument `airhorn`: file \"sounds/airhorn.wav\" does not exist"), "{line}");
     let linked = pack_folder(work.path(), "linked");
     std::os::unix::fs::symlink("/etc/passwd", linked.join("sounds/passwd.wav")).unwrap();
-    let line = error_line(
-        &gongan(&[
-            "pack",
-            "install",
-            linked.to_str().unwrap(),
-            "--data-dir",
-            data_arg,
-        ])
-        .await,
-    );
-    assert!(
-        line.contains("entry 'sounds/passwd.wav': a symbolic link"),
-        "{line}"
-    );
     let not_archive = work.path().join("notes.txt");
     std::fs::write(&not_archive, "hello").unwrap();
-    let line = error_line(
-        &gongan(&[
-            "pack",
-            "install",
-            not_archive.to_str().unwrap(),
-            "--name",
-            "notes",
-            "--data-dir",
-            data_arg,
-        ])
-        .await,
-    );
-    assert!(line.contains("not a tar, tar.gz or zip archive"), "{line}");
-    let line = error_line(
-        &gongan(&[
-            "pack",
-            "install",
-            folder.to_str().unwrap(),
-            "--name",
-            "default",
-            "--data-dir",
-            data_arg,
-        ])
-        .await,
-    );
-    assert!(line.contains("'default' is built into gongan"), "{line}");
+    for (source, name, says) in [
+        (
+            &broken,
+            None,
+            "was not installed: pack 'broken' does not load: pack.toml: instrument `airhorn`: \
+             file \"sounds/airhorn.wav\" does not exist",
+        ),
+        (&linked, None, "entry 'sounds/passwd.wav': a symbolic link"),
+        (
+            &not_archive,
+            Some("notes"),
+            "not a tar, tar.gz or zip archive",
+        ),
+        (&folder, Some("default"), "'default' is built into gongan"),
+    ] {
+        let mut args = vec!["pack", "install", source.to_str().unwrap()];
+        if let Some(name) = name {
+            args.extend(["--name", name]);
+        }
+        args.extend(["--data-dir", data_arg]);
+        let line = error_line(&gongan(&args).await);
+        assert!(line.contains(says), "{line}");
+    }
     assert_eq!(names_in(&data.join("packs")), ["office", "team-sounds"]);
 
     // A server on that data dir starts with the installed pack and lists both.

@@ -14,7 +14,7 @@ use hyper::body::Bytes;
 use hyper::{Method, Request};
 use serde_json::{Value, json};
 
-use crate::http_support::Reply;
+use crate::http_support::{Reply, problem};
 
 /// What "answers quickly" means here: generous for a shared 2-core machine, and far less
 /// than reading 1.5 GB of `/dev/zero` or forever on a FIFO.
@@ -132,18 +132,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Asserts a problem of `status` and type `slug`; returns its detail.
-#[track_caller]
-fn problem(reply: &Reply, status: u16, slug: &str) -> String {
-    let detail = reply.problem(status);
-    assert_eq!(
-        reply.json["type"],
-        format!("urn:gongan:problem:{slug}"),
-        "{detail}"
-    );
-    detail
 }
 
 fn saved_ids(list: &Reply) -> Vec<String> {

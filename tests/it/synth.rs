@@ -24,9 +24,12 @@ use rustfft::num_complex::Complex;
 
 const SR: f64 = DEFAULT_SAMPLE_RATE as f64;
 
-/// Every voice of the default pack, rendered once: (instrument, variant from 1, sound).
-static SOUNDS: LazyLock<Vec<(&'static str, usize, Sound)>> = LazyLock::new(|| {
-    default_instruments()
+/// One rendered voice of a pack: (instrument, variant from 1, sound).
+pub(crate) type RenderedVoice = (&'static str, usize, Sound);
+
+/// Every voice of `instruments`, rendered at the engine's rate.
+pub(crate) fn render_voices(instruments: Vec<gongan::synth::Instrument>) -> Vec<RenderedVoice> {
+    instruments
         .into_iter()
         .flat_map(|instrument| {
             let name = instrument.name;
@@ -37,13 +40,25 @@ static SOUNDS: LazyLock<Vec<(&'static str, usize, Sound)>> = LazyLock::new(|| {
                 .map(move |(i, voice)| (name, i + 1, voice.render(DEFAULT_SAMPLE_RATE).unwrap()))
         })
         .collect()
-});
+}
 
-fn voices_of(name: &str) -> impl Iterator<Item = (usize, &'static Sound)> + '_ {
-    SOUNDS
+/// The voices of instrument `name` among `voices`, as (variant, sound).
+pub(crate) fn voices_in<'v, 'n>(
+    voices: &'v [RenderedVoice],
+    name: &'n str,
+) -> impl Iterator<Item = (usize, &'v Sound)> + use<'v, 'n> {
+    voices
         .iter()
         .filter(move |(n, _, _)| *n == name)
         .map(|(_, variant, sound)| (*variant, sound))
+}
+
+/// Every voice of the default pack, rendered once.
+static SOUNDS: LazyLock<Vec<RenderedVoice>> =
+    LazyLock::new(|| render_voices(default_instruments()));
+
+fn voices_of(name: &str) -> impl Iterator<Item = (usize, &'static Sound)> + '_ {
+    voices_in(&SOUNDS, name)
 }
 
 pub(crate) fn samples_f64(sound: &Sound) -> Vec<f64> {

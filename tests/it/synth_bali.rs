@@ -12,29 +12,16 @@ use gongan::synth::bali::{PAIR_BEAT_HZ, bali_instruments, pengisep_hz};
 use gongan::synth::{BuiltInPack, built_in_pack, default_instruments};
 
 use super::synth::{
-    assert_starts_without_a_step, assert_within_1_lu_of_the_target_or_capped, check_written_sounds,
-    envelope_modulation, fundamental, samples_f64, spectral_peaks, t60,
+    RenderedVoice, assert_starts_without_a_step, assert_within_1_lu_of_the_target_or_capped,
+    check_written_sounds, envelope_modulation, fundamental, render_voices, samples_f64,
+    spectral_peaks, t60, voices_in,
 };
 
-/// Every voice of the bali pack, rendered once: (instrument, variant from 1, sound).
-static BALI: LazyLock<Vec<(&'static str, usize, Sound)>> = LazyLock::new(|| {
-    bali_instruments()
-        .into_iter()
-        .flat_map(|instrument| {
-            let name = instrument.name;
-            instrument
-                .voices
-                .into_iter()
-                .enumerate()
-                .map(move |(i, voice)| (name, i + 1, voice.render(DEFAULT_SAMPLE_RATE).unwrap()))
-        })
-        .collect()
-});
+/// Every voice of the bali pack, rendered once.
+static BALI: LazyLock<Vec<RenderedVoice>> = LazyLock::new(|| render_voices(bali_instruments()));
 
 fn bali_voices_of(name: &str) -> impl Iterator<Item = (usize, &'static Sound)> + '_ {
-    BALI.iter()
-        .filter(move |(n, _, _)| *n == name)
-        .map(|(_, variant, sound)| (*variant, sound))
+    voices_in(&BALI, name)
 }
 
 #[test]

@@ -21,6 +21,16 @@ const MAX_DELAY: std::time::Duration = std::time::Duration::from_secs(3600);
 /// The longest instrument name taken.
 const MAX_NAME: usize = 64;
 
+/// Refuses an instrument name no pack could have, before any pack is looked at.
+pub(super) fn check_instrument_name(name: &str) -> Result<(), ApiError> {
+    if name.is_empty() || name.len() > MAX_NAME {
+        return Err(ApiError::Invalid(format!(
+            "instrument must be 1 to {MAX_NAME} characters"
+        )));
+    }
+    Ok(())
+}
+
 /// Strike an instrument.
 #[utoipa::path(post, path = "/v1/cues", tag = "cues", request_body = CueRequest,
     responses(
@@ -32,11 +42,7 @@ pub async fn post_cue(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<CueRequest>,
 ) -> Result<Response, ApiError> {
-    if request.instrument.is_empty() || request.instrument.len() > MAX_NAME {
-        return Err(ApiError::Invalid(format!(
-            "instrument must be 1 to {MAX_NAME} characters"
-        )));
-    }
+    check_instrument_name(&request.instrument)?;
     let gain_db = request.gain_db.unwrap_or(0.0);
     if !GAIN_RANGE_DB.contains(&gain_db) {
         return Err(ApiError::Invalid(format!(
@@ -78,17 +84,7 @@ pub async fn post_cue(
             super::session::actor(request.by),
         )
         .await?;
-    Ok(json_response(
-        StatusCode::ACCEPTED,
-        &CueAnswer {
-            id: receipt.id.0,
-            frame: receipt.frame.0,
-            in_seconds: receipt.in_seconds,
-            heard_at: receipt.heard_at,
-            coalesced: receipt.coalesced,
-        },
-    )
-    .into_response())
+    Ok(json_response(StatusCode::ACCEPTED, &CueAnswer::from(receipt)).into_response())
 }
 
 /// The cues accepted and not yet heard.

@@ -18,13 +18,11 @@ use utoipa::ToSchema;
 use super::super::json::{ApiJson, json_response};
 use super::super::problem::{ApiError, Problem, ProblemType};
 use super::super::state::AppState;
+use super::cues::check_instrument_name;
 use super::packs::InstrumentInfo;
 use crate::api::CueAnswer;
 use crate::pack::{Instrument, Pack};
 use crate::session::Actor;
-
-/// The longest instrument name taken (as for cues).
-const MAX_NAME: usize = 64;
 
 /// What to preview.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -55,11 +53,7 @@ pub async fn preview(
     Path(name): Path<String>,
     ApiJson(request): ApiJson<PreviewRequest>,
 ) -> Result<Response, ApiError> {
-    if request.instrument.is_empty() || request.instrument.len() > MAX_NAME {
-        return Err(ApiError::Invalid(format!(
-            "instrument must be 1 to {MAX_NAME} characters"
-        )));
-    }
+    check_instrument_name(&request.instrument)?;
     let pack = state.packs().pack(&name).await?;
     let instrument = instrument_of(&pack, &name, &request.instrument)?;
     let sound = instrument
@@ -83,17 +77,7 @@ pub async fn preview(
             instrument.gain(),
         )
         .await?;
-    Ok(json_response(
-        StatusCode::ACCEPTED,
-        &CueAnswer {
-            id: receipt.id.0,
-            frame: receipt.frame.0,
-            in_seconds: receipt.in_seconds,
-            heard_at: receipt.heard_at,
-            coalesced: receipt.coalesced,
-        },
-    )
-    .into_response())
+    Ok(json_response(StatusCode::ACCEPTED, &CueAnswer::from(receipt)).into_response())
 }
 
 /// A pack's instruments, active or not: what `POST /v1/packs/{name}/preview` takes.
