@@ -99,8 +99,6 @@ problem_types! {
     AlreadyPaused = (CONFLICT, "already-paused"),
     /// Resume while the session is not paused.
     NotPaused = (CONFLICT, "not-paused"),
-    /// The opening phrase (buka) is still playing: steer once the first segment started.
-    OpeningPhrase = (CONFLICT, "opening-phrase"),
     /// A cue quantised to a beat or gong that will not come (paused, overtime, finished).
     NoBeat = (CONFLICT, "no-beat"),
     /// An extension of zero or of more than 24 hours.
@@ -346,7 +344,6 @@ impl From<ConductorError> for ApiError {
                 }
                 SteerError::AlreadyPaused => P::AlreadyPaused,
                 SteerError::NotPaused => P::NotPaused,
-                SteerError::Opening => P::OpeningPhrase,
                 SteerError::History(HistoryError::BadExtension(_)) => P::BadExtension,
                 SteerError::History(HistoryError::OutOfOrder { .. }) => P::OutOfOrder,
             },
@@ -451,11 +448,6 @@ mod test {
                 ConductorError::Steer(SteerError::NotPaused),
                 409,
                 "not-paused",
-            ),
-            (
-                ConductorError::Steer(SteerError::Opening),
-                409,
-                "opening-phrase",
             ),
             (
                 ConductorError::Steer(SteerError::History(HistoryError::BadExtension(

@@ -68,9 +68,6 @@ pub enum SteerError {
     /// Nothing to steer.
     #[error("the session has finished; start a new one")]
     Finished,
-    /// Steering while the opening phrase plays.
-    #[error("the opening phrase (buka) is still playing; steer once the first segment has started")]
-    Opening,
     /// Pause while paused.
     #[error("the session is already paused")]
     AlreadyPaused,
@@ -269,13 +266,19 @@ impl Runner {
     /// and returns the steering event it would record; nothing changes. (The conductor
     /// journals the event before it [applies](Runner::apply) it.)
     pub fn check(&self, command: SteerCommand, now: HostTime) -> Result<Steer, SteerError> {
-        let at = self.session_frame(now);
+        let now_frame = self.session_frame(now);
+        // No command is refused for its timing. During the opening phrase a stop cuts it
+        // short; anything else takes effect as the phrase lands, on the first segment's
+        // first frame (so a pause then a resume pressed during the buka are both taken).
+        let at = match (self.timeline.position_at(now_frame).state, command) {
+            (State::Buka, c) if c != SteerCommand::Stop => {
+                self.timeline.first_segment_start().max(now_frame)
+            }
+            _ => now_frame,
+        };
         let state = self.timeline.position_at(at).state;
         match (state, command) {
             (State::Finished, _) => return Err(SteerError::Finished),
-            // The opening phrase always lands; only stopping is accepted during it (and
-            // takes effect as it lands).
-            (State::Buka, c) if c != SteerCommand::Stop => return Err(SteerError::Opening),
             (State::Paused, SteerCommand::Pause) => return Err(SteerError::AlreadyPaused),
             (s, SteerCommand::Resume) if s != State::Paused => return Err(SteerError::NotPaused),
             _ => {}

@@ -26,8 +26,8 @@ async fn make(server: &TestServer, name: &str, allow: Value) -> String {
     reply.json["secret"].as_str().unwrap().to_owned()
 }
 
-/// A two-segment plan run fast, with its first segment started (steering is refused
-/// during the opening phrase). Returns the session's id.
+/// A two-segment plan run fast, with its first segment started (steering during the
+/// opening phrase would wait for it to land). Returns the session's id.
 async fn running_session(server: &TestServer) -> String {
     let mut events = server.events().await;
     let plan = json!({"name": "Drill", "segments": [

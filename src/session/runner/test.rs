@@ -384,8 +384,16 @@ fn play(
         let snapshot = runner.snapshot(now);
         match runner.check(*command, now) {
             Ok(steer) => {
-                // Property 1: what check accepts, apply does, at the command's instant.
-                prop_assert_eq!(steer.at(), runner.session_frame(now));
+                // Property 1: what check accepts, apply does, at the command's instant
+                // (during the opening phrase: as it lands, unless it is a stop).
+                let expected = if snapshot.state == State::Buka && *command != SteerCommand::Stop {
+                    timeline
+                        .first_segment_start()
+                        .max(runner.session_frame(now))
+                } else {
+                    runner.session_frame(now)
+                };
+                prop_assert_eq!(steer.at(), expected);
                 let event = runner.apply(steer, &by, &mut controller);
                 prop_assert!(
                     event.is_ok(),
@@ -406,7 +414,11 @@ fn play(
                     last_steered
                 );
                 last_steered = Some(at);
-                let state = runner.snapshot(now).state;
+                // What the session is doing where the command took effect, before and
+                // after it (the opening phrase defers a command to its landing).
+                let before = timeline.position_at(steer.at()).state;
+                let state = runner.timeline().position_at(steer.at()).state;
+                let deferred = snapshot.state == State::Buka;
                 match command {
                     SteerCommand::Pause => prop_assert_eq!(state, State::Paused),
                     // A stop ends the session there and then, whatever it was doing.
@@ -424,8 +436,11 @@ fn play(
                     // A paused session extended stays paused; the time left grows by the
                     // extension (plan time, so divided by the speed), or, in overtime,
                     // becomes it.
+                    SteerCommand::Extend(_) if deferred => {
+                        prop_assert_eq!(state == State::Paused, before == State::Paused);
+                    }
                     SteerCommand::Extend(by) => {
-                        prop_assert_eq!(state == State::Paused, snapshot.state == State::Paused);
+                        prop_assert_eq!(state == State::Paused, before == State::Paused);
                         let by = by.as_secs_f64() / speed.factor();
                         let expected = match snapshot.state {
                             State::Overtime => by,
@@ -531,6 +546,51 @@ proptest! {
     }
 }
 
+/// Steering during the opening phrase is taken, never refused: a pause and a resume
+/// pressed while it plays take effect as it lands, and the first segment runs its whole
+/// length after them.
+#[test]
+fn steering_during_the_buka_takes_effect_as_it_lands() {
+    let mut runner = Runner::new(
+        session_id(),
+        plan(&[(60, false), (60, false)]),
+        options(Speed::NORMAL),
+        clock(),
+    );
+    let (mut controller, _renderer) = test_engine();
+    let pack = test_pack();
+    let _ = runner.pump(HostTime::ZERO, LOOKAHEAD, &mut controller, &pack);
+    let now = at_seconds(1.0);
+    assert_eq!(runner.snapshot(now).state, State::Buka);
+    let lands = runner.timeline().first_segment_start();
+    assert!(lands > runner.session_frame(now));
+    let paused = runner
+        .steer(SteerCommand::Pause, now, &facilitator(), &mut controller)
+        .unwrap();
+    assert!(matches!(paused, SessionEvent::Paused { .. }));
+    assert_eq!(runner.history().last(), Some(&Steer::Pause { at: lands }));
+    // Still the opening until it lands; paused from then on.
+    assert_eq!(runner.snapshot(now).state, State::Buka);
+    let resumed = runner
+        .steer(
+            SteerCommand::Resume,
+            at_seconds(1.5),
+            &facilitator(),
+            &mut controller,
+        )
+        .unwrap();
+    assert!(matches!(resumed, SessionEvent::Resumed { .. }));
+    let next = runner.check(SteerCommand::Next, at_seconds(2.0)).unwrap();
+    assert_eq!(next, Steer::Next { at: lands });
+    // The first segment's deadline is unmoved: a zero-length pause at its start.
+    let first = &runner.timeline().runs()[0];
+    assert_eq!(first.start, lands);
+    assert_eq!(
+        first.deadline.0 - first.start.0,
+        60 * u64::from(runner.timeline().sample_rate())
+    );
+}
+
 /// Stopping during the opening phrase ends the session at once: the buka does not land
 /// first, and nothing more can be steered.
 #[test]
@@ -546,9 +606,12 @@ fn stop_during_the_buka_ends_the_session_at_once() {
     let _ = runner.pump(HostTime::ZERO, LOOKAHEAD, &mut controller, &pack);
     let now = at_seconds(1.5);
     assert_eq!(runner.snapshot(now).state, State::Buka);
+    // Another command would wait for the phrase to land.
     assert_eq!(
         runner.check(SteerCommand::Next, now),
-        Err(SteerError::Opening)
+        Ok(Steer::Next {
+            at: runner.timeline().first_segment_start()
+        })
     );
     let event = runner
         .steer(SteerCommand::Stop, now, &facilitator(), &mut controller)
