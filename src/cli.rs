@@ -24,7 +24,18 @@ use gongan::session::Speed;
 
 /// gongan paces team practice sessions with gamelan gong cues.
 #[derive(Debug, Parser)]
-#[command(name = "gongan", version, about, long_about = None)]
+#[command(
+    name = "gongan",
+    version,
+    about,
+    long_about = None,
+    after_help = "Examples:\n  gongan serve                          # the page on http://127.0.0.1:7070\n  \
+        gongan run wheel-of-misfortune        # a session in this terminal\n  \
+        gongan session start practice-of-practice\n  \
+        gongan cue gong\n  \
+        gongan plans\n\n\
+        Each command has its own --help with examples: gongan help run"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,11 +43,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// List the built-in plan templates: id, name, segment count and planned length.
-    #[command(
-        after_help = "Example:\n  gongan plans\n  wheel-of-misfortune   Wheel of Misfortune   5 segments   1h"
-    )]
-    Plans,
+    /// List the plans: the built-in templates and the plans saved in the data dir.
+    #[command(after_help = "Examples:\n  gongan plans\n  \
+        gongan plans --data-dir /var/lib/gongan\n\n\
+        Any ID runs with `gongan run ID` or `gongan session start ID`.")]
+    Plans {
+        /// The data dir whose saved plans to list (default: the one `gongan serve` uses).
+        #[arg(long, value_name = "DIR", env = "GONGAN_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
     /// Render a built-in pack (default or bali) from the built-in gamelan synthesizer.
     #[command(after_help = "Examples:\n  gongan synth -o sounds/default\n  \
         gongan synth --pack bali -o bali\n\n\
@@ -52,7 +67,12 @@ enum Command {
         pack: String,
     },
     /// Check, start, install or listen to a sound pack.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  gongan pack new sounds/office\n  \
+        gongan pack check sounds/office\n  gongan pack play sounds/office\n  \
+        gongan pack install sounds/office --server http://gong-box:7070"
+    )]
     Pack(PackCommand),
     /// Run a session in the terminal: live progress, keyboard steering.
     #[command(after_help = "Examples:\n  gongan run wheel-of-misfortune\n  \
@@ -62,7 +82,7 @@ enum Command {
         When stdout is not a terminal it prints one line per event and reads the same\n\
         keys from stdin.")]
     Run {
-        /// A plan file (TOML) or a template id (see `gongan plans`).
+        /// A plan file (TOML), or a template's or saved plan's id (see `gongan plans`).
         plan: String,
         /// Where the sound goes: device, device:NAME or null.
         #[arg(long, short, default_value = "device")]
@@ -132,10 +152,15 @@ enum Command {
         data_dir: Option<PathBuf>,
     },
     /// List the sound cards gongan can play to.
-    #[command(after_help = "Example:\n  gongan devices\n  gongan pack play --output device:USB")]
+    #[command(after_help = "Examples:\n  gongan devices\n  \
+        gongan serve --output device:pulse\n  gongan pack play --output device:default")]
     Devices,
     /// Capability links for stream decks, scripts and listeners.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  gongan link create stream-deck --allow next,pause,resume,cue:gong\n  \
+        gongan link list\n  gongan link revoke stream-deck"
+    )]
     Link(link::LinkCommand),
     /// The receivers' URLs and the setup to paste into each tool; test notifications.
     Hooks(hooks::HooksArgs),
@@ -197,16 +222,12 @@ pub fn actor() -> gongan::session::Actor {
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Plans => {
-            for (id, plan) in gongan::session::templates() {
-                let length = gongan::session::SegmentDuration::new(plan.total_duration());
-                println!(
-                    "{:<28} {:<40} {:>2} segments  {length}",
-                    id.as_str(),
-                    plan.name(),
-                    plan.segments().len(),
-                );
-            }
+        Command::Plans { data_dir } => {
+            let data_dir = match data_dir {
+                Some(dir) => dir,
+                None => history::default_data_dir()?,
+            };
+            print!("{}", plan_arg::list(&data_dir));
             Ok(ExitCode::SUCCESS)
         }
         Command::Synth { output, pack } => synth::run(&pack, &output),
@@ -268,5 +289,45 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args),
         Command::Cue(args) => client::cue(args),
         Command::Session(command) => client::session(command),
+    }
+}
+
+/// User text for a terminal: no control characters (a saved plan's escape sequences must
+/// not retitle the window or write the clipboard).
+pub fn clean(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
+}
+
+#[cfg(test)]
+mod test {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Every command and subcommand, with its path (`gongan pack play`).
+    fn commands(command: &clap::Command, path: String, out: &mut Vec<(String, clap::Command)>) {
+        for sub in command.get_subcommands() {
+            if sub.get_name() != "help" {
+                commands(sub, format!("{path} {}", sub.get_name()), out);
+            }
+        }
+        out.push((path, command.clone()));
+    }
+
+    #[test]
+    fn every_help_ends_with_an_example_of_itself() {
+        let mut all = Vec::new();
+        commands(&Cli::command(), "gongan".to_owned(), &mut all);
+        assert!(all.len() > 25, "{} commands", all.len());
+        for (path, command) in all {
+            let after = command
+                .get_after_help()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            assert!(
+                after.starts_with("Example") && after.contains(&path),
+                "`{path} --help` has no example of itself: {after:?}"
+            );
+        }
     }
 }

@@ -10,6 +10,8 @@ use std::time::SystemTime;
 use anyhow::Context;
 use clap::ValueEnum;
 use gongan::session::SessionId;
+
+use super::clean;
 use gongan::session::debrief::Debrief;
 use gongan::store::db::FILE_NAME;
 use gongan::store::journal::{HistoryReader, SessionSummary};
@@ -86,12 +88,6 @@ fn ensure_newline(mut text: String) -> String {
     text
 }
 
-/// User text for a terminal: no control characters (a saved plan's escape sequences must
-/// not retitle the window or write the clipboard).
-fn clean(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).collect()
-}
-
 fn ending(session: &SessionSummary) -> String {
     session
         .ending
@@ -164,8 +160,12 @@ fn markdown(sessions: &[SessionSummary]) -> String {
     out
 }
 
-/// The data dir `gongan serve` uses unless told otherwise.
+/// The data dir `gongan serve` uses unless told otherwise: `GONGAN_DATA_DIR`, else
+/// `~/.local/share/gongan`.
 pub fn default_data_dir() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("GONGAN_DATA_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
     directories::ProjectDirs::from("", "", "gongan")
         .map(|dirs| dirs.data_dir().to_owned())
         .context("cannot tell where the data dir is (no home directory); pass --data-dir")

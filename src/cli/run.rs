@@ -20,8 +20,13 @@ use gongan::session::{
 };
 use tokio::sync::{broadcast, mpsc};
 
+use super::clean;
 use super::plan_arg::load_plan;
 use super::render::clock;
+
+mod view;
+
+use view::{Elapsed, Press, STOP_QUESTION, StopGuard};
 
 /// How long the final gong is left to ring before the command exits.
 const RING_OUT: Duration = Duration::from_secs(4);
@@ -33,7 +38,10 @@ enum Key {
     Next,
     Previous,
     Extend,
+    /// `q` (or Esc): stop, once confirmed.
     Quit,
+    /// Ctrl-C: stop now.
+    Interrupt,
 }
 
 impl Key {
@@ -56,7 +64,7 @@ pub fn run(plan: &str, spec: &OutputSpec, speed: Speed, pack: &str) -> anyhow::R
             "`gongan run` plays in real time; to render to a file use `gongan render PLAN -o FILE.wav`"
         );
     }
-    let plan = load_plan(plan)?;
+    let plan = load_plan(plan, &super::history::default_data_dir()?)?;
     let (controller, running) = output::start(spec, EngineConfig::default())?;
     let pack = super::pack_arg::load_pack(pack, controller.sample_rate())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -92,7 +100,7 @@ pub fn run(plan: &str, spec: &OutputSpec, speed: Speed, pack: &str) -> anyhow::R
     match SessionRecord::from_entries(kept.entries()) {
         Ok(Some(record)) => {
             let sheet = Debrief::new(&record, std::time::SystemTime::now()).to_markdown();
-            println!("\n{}", sheet.trim_end());
+            println!("\n{}", clean_lines(sheet.trim_end()));
         }
         Ok(None) => {}
         Err(error) => tracing::warn!("no summary: {error}"),
@@ -112,7 +120,7 @@ fn read_keys(interactive: bool) -> mpsc::Receiver<Key> {
                 }
                 let k = match key.code {
                     KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                        Some(Key::Quit)
+                        Some(Key::Interrupt)
                     }
                     KeyCode::Char(c) => Key::from_char(c),
                     KeyCode::Esc => Some(Key::Quit),
@@ -157,7 +165,7 @@ async fn steer(handle: &ConductorHandle, key: Key) -> Result<(), String> {
         Key::Next => SteerCommand::Next,
         Key::Previous => SteerCommand::Previous,
         Key::Extend => SteerCommand::Extend(Duration::from_secs(60)),
-        Key::Quit => SteerCommand::Stop,
+        Key::Quit | Key::Interrupt => SteerCommand::Stop,
     };
     handle
         .steer(command, super::actor())
@@ -172,16 +180,19 @@ async fn plain_loop(
     mut keys: mpsc::Receiver<Key>,
 ) -> anyhow::Result<()> {
     let mut keys_open = true;
+    let mut guard = StopGuard::default();
     loop {
         let line = tokio::select! {
-            key = keys.recv(), if keys_open => match key {
-                Some(key) => steer(handle, key).await.err().map(|e| format!("refused: {e}")),
+            key = keys.recv(), if keys_open => match key.map(|key| guard.press(key)) {
+                Some(Press::AskToStop) => Some(STOP_QUESTION.to_owned()),
+                Some(Press::Act(key)) => steer(handle, key).await.err().map(|e| format!("refused: {e}")),
+                Some(Press::Stop) => steer(handle, Key::Quit).await.err().map(|e| format!("refused: {e}")),
                 None => {
                     keys_open = false;
                     None
                 }
             },
-            _ = tokio::signal::ctrl_c() => steer(handle, Key::Quit).await.err(),
+            _ = tokio::signal::ctrl_c() => steer(handle, Key::Interrupt).await.err(),
             event = events.recv() => match event {
                 Ok(Event::Session(event)) => {
                     if matches!(event, SessionEvent::Finished { .. }) {
@@ -209,9 +220,10 @@ async fn plain_loop(
 }
 
 /// Prints a line and flushes it, so a reader of a pipe sees each event as it happens.
+/// Control characters are removed: plan and segment names are user text.
 fn say(line: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout();
-    writeln!(out, "{line}")?;
+    writeln!(out, "{}", clean(line))?;
     out.flush()
 }
 
@@ -323,12 +335,25 @@ async fn interactive_loop(
     let mut last_stroke = String::new();
     let mut message = String::new();
     let mut finished_at: Option<tokio::time::Instant> = None;
+    let mut guard = StopGuard::default();
+    let mut elapsed = Elapsed::default();
     loop {
         tokio::select! {
             Some(key) = keys.recv() => {
-                message = match steer(handle, key).await {
-                    Ok(()) => String::new(),
-                    Err(e) => format!("refused: {e}"),
+                let key = match key {
+                    Key::Interrupt => Some(Key::Interrupt),
+                    key => match guard.press(key) {
+                        Press::AskToStop => None,
+                        Press::Act(key) => Some(key),
+                        Press::Stop => Some(Key::Quit),
+                    },
+                };
+                message = match key {
+                    None => STOP_QUESTION.to_owned(),
+                    Some(key) => match steer(handle, key).await {
+                        Ok(()) => String::new(),
+                        Err(e) => format!("refused: {e}"),
+                    },
                 };
             }
             event = events.recv() => match event {
@@ -351,7 +376,12 @@ async fn interactive_loop(
                     return Ok(());
                 }
                 if let Some(snapshot) = handle.snapshot().await? {
-                    draw(&snapshot, &last_stroke, &message, output_name)?;
+                    let shown = elapsed.shown(
+                        snapshot.state == State::Paused,
+                        snapshot.elapsed_seconds,
+                        snapshot.speed,
+                    );
+                    draw(&snapshot, shown, &last_stroke, &message, output_name)?;
                 }
             }
         }
@@ -359,8 +389,17 @@ async fn interactive_loop(
 }
 
 /// The status screen: plan, segment, time left, the gongan with its played beats lit.
-fn draw(s: &Snapshot, last_stroke: &str, message: &str, output_name: &str) -> anyhow::Result<()> {
+/// Times are plan time; user text (plan, titles, notes) is shown without control
+/// characters, so a plan cannot drive the terminal.
+fn draw(
+    s: &Snapshot,
+    elapsed: f64,
+    last_stroke: &str,
+    message: &str,
+    output_name: &str,
+) -> anyhow::Result<()> {
     let mut out = std::io::stdout();
+    let width = terminal::size().map_or(80, |(columns, _)| usize::from(columns));
     let state = match s.state {
         State::Buka => "opening (buka)",
         State::Running => "running",
@@ -385,28 +424,42 @@ fn draw(s: &Snapshot, last_stroke: &str, message: &str, output_name: &str) -> an
             }
         })
         .collect();
+    let next = match (s.state, &s.next) {
+        // During the opening phrase the first segment is what comes next.
+        (State::Buka, _) => clean(&s.title),
+        (_, Some(next)) => clean(next),
+        (_, None) => "(the end)".to_owned(),
+    };
     let mut lines = vec![
-        format!("gongan  {}  -  {state}{speed}  ({output_name})", s.plan),
+        format!(
+            "gongan  {}  -  {state}{speed}  ({output_name})",
+            clean(&s.plan)
+        ),
         String::new(),
         format!(
-            "segment {}/{}  {}      {} left",
+            "segment {}/{}  {}      {}",
             s.segment + 1,
             s.segments.len(),
-            s.title,
-            clock(s.remaining_seconds)
+            clean(&s.title),
+            view::time_left(
+                s.state == State::Overtime,
+                s.remaining_seconds,
+                s.overtime_seconds,
+                s.speed
+            )
         ),
         format!("gongan  beat {}/{}  {wheel}", s.beat, s.of),
-        format!(
-            "elapsed {}   next: {}",
-            clock(s.elapsed_seconds),
-            s.next.as_deref().unwrap_or("(the end)")
-        ),
+        format!("elapsed {}   next: {next}", clock(elapsed)),
         String::new(),
     ];
-    lines.extend(s.notes.lines().map(|l| format!("  {l}")));
+    lines.extend(
+        view::wrap(&clean_lines(&s.notes), width.saturating_sub(2))
+            .into_iter()
+            .map(|l| format!("  {l}")),
+    );
     lines.push(String::new());
-    lines.push(format!("last stroke: {last_stroke}"));
-    lines.push(message.to_owned());
+    lines.push(format!("last stroke: {}", clean(last_stroke)));
+    lines.push(clean(message));
     lines.push(String::new());
     lines.push(
         "[space] pause/resume   [n] next   [p] previous   [+] extend 1 min   [q] stop".to_owned(),
@@ -421,4 +474,9 @@ fn draw(s: &Snapshot, last_stroke: &str, message: &str, output_name: &str) -> an
     }
     out.flush()?;
     Ok(())
+}
+
+/// `text` without control characters, its line breaks kept.
+fn clean_lines(text: &str) -> String {
+    text.lines().map(clean).collect::<Vec<_>>().join("\n")
 }

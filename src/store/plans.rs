@@ -185,6 +185,21 @@ fn shown(id: &PlanId) -> String {
     format!("{PLANS_DIR}/{}", file_name(id))
 }
 
+/// The saved plans in `data_dir` that can be used, by id, read now (blocking): for the
+/// commands that run without a server (`gongan plans`, `run`, `render`).
+#[must_use]
+pub fn saved_plans(data_dir: &Path) -> Vec<(PlanId, ValidPlan)> {
+    read_saved(&data_dir.join(PLANS_DIR))
+}
+
+/// The saved plan `id` in `data_dir`, read now (blocking).
+///
+/// # Errors
+/// As [`PlanStore::get`] for a saved plan.
+pub fn saved_plan(data_dir: &Path, id: &PlanId) -> Result<ValidPlan, StoreError> {
+    read_plan(id, &data_dir.join(PLANS_DIR).join(file_name(id)))
+}
+
 /// Reads and validates the saved plan `id` at `path`.
 fn read_plan(id: &PlanId, path: &Path) -> Result<ValidPlan, StoreError> {
     let bytes = match files::read_capped(path, MAX_PLAN_BYTES) {

@@ -36,5 +36,6 @@ mod store;
 mod support;
 mod synth;
 mod synth_bali;
+mod terminal;
 mod timeline;
 mod volume;

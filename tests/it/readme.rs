@@ -310,7 +310,7 @@ async fn every_readme_command_works_from_a_folder_outside_the_checkout() {
     assert!(missing.is_empty(), "README commands never run: {missing:?}");
 }
 
-/// `gongan run wheel-of-misfortune`: it plays, and `q` ends it with the debrief.
+/// `gongan run wheel-of-misfortune`: it plays, and `q`, confirmed, ends it with the debrief.
 async fn run_in_the_terminal(user: &Stranger) {
     let mut command = user.command(&[
         "run",
@@ -347,6 +347,18 @@ async fn run_in_the_terminal(user: &Stranger) {
             let stroke = line.contains("stroke");
             seen.push(line);
             if stroke {
+                break;
+            }
+        }
+        // `q` asks first; a second `q` stops.
+        keys.write_all(b"q").unwrap();
+        loop {
+            let line = lines
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("no question; it printed:\n{}", seen.join("\n")));
+            let asked = line.contains("press q again to stop");
+            seen.push(line);
+            if asked {
                 break;
             }
         }

@@ -86,24 +86,45 @@ const MAX_DISTINCT_MESSAGES: usize = 32;
 /// One output device, as `gongan devices` lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeviceInfo {
-    /// The name to pass as `--output device:NAME`.
+    /// The name to pass as `--output device:NAME` (ALSA's PCM name: `default`, `pulse`,
+    /// `hw:CARD=PCH,DEV=0`…).
     pub name: String,
+    /// What the host says it is ("PulseAudio Sound Server").
+    pub description: String,
     /// Whether the host calls it the default output.
     pub default: bool,
     /// Its default channel count, rate and sample format, when it can tell.
     pub config: Option<String>,
 }
 
+/// A device's name for `--output device:NAME`: its host-specific id without the host
+/// (`alsa:pulse` → `pulse`), or its description where the host has no id.
+fn device_name(device: &cpal::Device) -> String {
+    device
+        .id()
+        .map(|id| id.id().to_owned())
+        .unwrap_or_else(|_| device.to_string())
+}
+
 /// Lists the output devices of the default host.
 pub fn list_devices() -> Result<Vec<DeviceInfo>, OutputError> {
     let host = cpal::default_host();
-    let default_name = host.default_output_device().map(|d| d.to_string());
-    let devices = host
+    let default = host.default_output_device();
+    let default_name = default.as_ref().map(device_name);
+    let mut devices: Vec<cpal::Device> = host
         .output_devices()
-        .map_err(|e| OutputError::Device(e.to_string()))?;
+        .map_err(|e| OutputError::Device(e.to_string()))?
+        .collect();
+    // ALSA's `default` is not among its hints; it is the one `--output device` opens.
+    if let Some(default) = default
+        && !devices.iter().any(|d| Some(device_name(d)) == default_name)
+    {
+        devices.insert(0, default);
+    }
     Ok(devices
+        .into_iter()
         .map(|device| {
-            let name = device.to_string();
+            let name = device_name(&device);
             let config = device.default_output_config().ok().map(|c| {
                 format!(
                     "{} ch, {} Hz, {}",
@@ -114,6 +135,7 @@ pub fn list_devices() -> Result<Vec<DeviceInfo>, OutputError> {
             });
             DeviceInfo {
                 default: default_name.as_deref() == Some(name.as_str()),
+                description: device.to_string(),
                 name,
                 config,
             }
@@ -792,18 +814,36 @@ fn open_stream(
     })
 }
 
-/// The default output device, or the first whose name contains `name`.
+/// The default output device, or the one named `name` (else the first whose name or
+/// description contains it).
 fn find_device(name: Option<&str>) -> Result<cpal::Device, OutputError> {
     let host = cpal::default_host();
     match name {
         None => host
             .default_output_device()
             .ok_or_else(|| OutputError::NoDevice("(no default sound card)".into())),
-        Some(wanted) => host
-            .output_devices()
-            .map_err(|e| OutputError::Device(e.to_string()))?
-            .find(|d| d.to_string().contains(wanted))
-            .ok_or_else(|| OutputError::NoDevice(format!("matching '{wanted}'"))),
+        Some(wanted) => {
+            let devices: Vec<cpal::Device> = host
+                .output_devices()
+                .map_err(|e| OutputError::Device(e.to_string()))?
+                .collect();
+            // The name `gongan devices` prints, exactly; else a part of a name or of a
+            // description ("device:Pulse").
+            let exact = devices.iter().position(|d| device_name(d) == wanted);
+            let partial = || {
+                devices
+                    .iter()
+                    .position(|d| device_name(d).contains(wanted) || d.to_string().contains(wanted))
+            };
+            exact
+                .or_else(partial)
+                .map(|i| devices.into_iter().nth(i).expect("an index of devices"))
+                .ok_or_else(|| {
+                    OutputError::NoDevice(format!(
+                        "matching '{wanted}' (gongan devices lists their names)"
+                    ))
+                })
+        }
     }
 }
 
