@@ -78,7 +78,8 @@ enum Command {
     #[command(after_help = "Examples:\n  gongan run wheel-of-misfortune\n  \
         gongan run plans/chaos-game-day.toml --speed 10\n  \
         gongan run my-plan.toml --output null | tee session.log\n\n\
-        Keys: space pause/resume, n next, p previous, + extend by a minute, q stop.\n\
+        Keys: space pause/resume, n next, p previous, + extend by a minute of plan time,\n\
+        q stop (it asks: q again to stop, any other key goes on).\n\
         When stdout is not a terminal it prints one line per event and reads the same\n\
         keys from stdin.")]
     Run {

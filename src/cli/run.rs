@@ -91,7 +91,7 @@ pub fn run(plan: &str, spec: &OutputSpec, speed: Speed, pack: &str) -> anyhow::R
             let _screen = Screen::enter()?;
             interactive_loop(&handle, events, keys, &output_name).await
         } else {
-            println!("playing to {output_name}; keys on stdin: space pause/resume, n next, p previous, + extend 1 min, q stop");
+            println!("playing to {output_name}; keys on stdin: space pause/resume, n next, p previous, + extend 1 min, q q stop");
             plain_loop(&handle, events, keys).await
         }
     })?;
@@ -462,7 +462,8 @@ fn draw(
     lines.push(clean(message));
     lines.push(String::new());
     lines.push(
-        "[space] pause/resume   [n] next   [p] previous   [+] extend 1 min   [q] stop".to_owned(),
+        "[space] pause/resume   [n] next   [p] previous   [+] extend 1 min   [q] stop (asks first)"
+            .to_owned(),
     );
     queue!(
         out,
