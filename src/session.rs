@@ -30,7 +30,7 @@ pub mod timeline;
 pub use clock::{Moment, SessionClock, rfc3339};
 pub use conductor::{
     Conductor, ConductorConfig, ConductorError, ConductorHandle, CueEvent, CueReceipt, Event,
-    OutputEvent, SESSION_RATE, Tick, TickSession,
+    OutputEvent, RoomMessage, SESSION_RATE, Tick, TickSession,
 };
 pub use cues::{Cue, CueId, CueListing, CueTime};
 pub use debrief::{Debrief, plan_from_actuals};

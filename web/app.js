@@ -7,6 +7,14 @@
 
 const $ = (id) => document.getElementById(id);
 
+/// `/present`: the projector's view of the same page — clock, wheel, segment, what comes
+/// next and the facilitator's message; no controls (the stylesheet hides them).
+const PRESENTING = location.pathname === "/present";
+if (PRESENTING) {
+  document.body.classList.add("present");
+  document.title = "gongan — presentation";
+}
+
 const STATE_LABELS = {
   buka: "Opening",
   running: "Running",
@@ -91,10 +99,16 @@ async function api(method, path, body) {
   return data;
 }
 
+/// How long a message stays: long enough to read, not through the whole session on a
+/// projected page (the log keeps it).
+const MESSAGE_MS = 8000;
+
 function say(text, kind = "info") {
   const el = $("message");
   el.textContent = text;
   el.dataset.kind = kind;
+  clearTimeout(app.messageTimer);
+  if (text) app.messageTimer = setTimeout(() => { el.textContent = ""; }, MESSAGE_MS);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -129,6 +143,7 @@ async function connect() {
   events.addEventListener("cue_played", (e) => onCuePlayed(JSON.parse(e.data)));
   events.addEventListener("output", (e) => onOutput(JSON.parse(e.data)));
   events.addEventListener("volume", (e) => onVolume(JSON.parse(e.data)));
+  events.addEventListener("room_message", (e) => showRoomMessage(JSON.parse(e.data)));
   events.addEventListener("warning", (e) => {
     const warning = JSON.parse(e.data);
     log(`Warning: ${warning.detail}`);
@@ -212,6 +227,7 @@ function applyStatus(status) {
   if (!app.plansLoaded) loadPlans();
   if (!app.instrumentsLoaded) loadInstruments();
   if (status.volume) applyVolume(status.volume);
+  if (status.room_message) showRoomMessage(status.room_message);
   if (status.pack && status.pack !== app.activePack) {
     // Another screen (or the CLI) chose a pack: follow it.
     if (app.activePack !== null) loadInstruments();
@@ -368,12 +384,43 @@ function onCuePlayed(cue) {
 }
 
 // ---------------------------------------------------------------------------------------
+// The message to the room
+
+/// Shows the facilitator's message (a `room_message` event, or the status's).
+function showRoomMessage(message) {
+  const text = message?.text || "";
+  const el = $("room-message");
+  el.textContent = text;
+  el.hidden = text === "";
+  if (document.activeElement !== $("room-text")) $("room-text").value = text;
+}
+
+async function sendRoomMessage(text) {
+  $("room-error").textContent = "";
+  try {
+    showRoomMessage(await api("PUT", "/v1/room/message", { text, by: "page" }));
+  } catch (error) {
+    $("room-error").textContent = error.message;
+  }
+}
+
+$("room-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  sendRoomMessage($("room-text").value);
+});
+$("room-clear").addEventListener("click", () => {
+  $("room-text").value = "";
+  sendRoomMessage("");
+});
+
+// ---------------------------------------------------------------------------------------
 // Rendering
 
 function showMode(mode) {
-  $("picker").hidden = mode === "session";
+  $("picker").hidden = mode === "session" || PRESENTING;
+  $("waiting").hidden = !(PRESENTING && mode === "idle");
   $("session").hidden = mode === "idle";
-  $("cues").hidden = false;
+  $("cues").hidden = PRESENTING;
   document.body.dataset.mode = mode;
   $("picker-title").textContent = mode === "finished" ? "Session finished — start another?" : "Start a session";
   if (mode === "idle") $("plan-name").textContent = "";
@@ -392,7 +439,8 @@ function renderLive(frame) {
   $("position").textContent = state === "buka"
     ? `before segment 1 of ${count}`
     : `segment ${live.segment + 1} of ${count}`;
-  $("title").textContent = live.title;
+  // During the opening phrase no segment runs yet: the first one is what comes next.
+  $("title").textContent = state === "buka" ? "Opening phrase" : live.title;
   // The server holds the time left still while paused and counts overtime itself.
   const remaining = live.remaining_seconds;
   const over = live.overtime_seconds || 0;
@@ -403,6 +451,8 @@ function renderLive(frame) {
   clock.setAttribute("aria-label", `time left: ${spoken(remaining)}`);
   let next;
   if (state === "finished") next = "The session is over.";
+  else if (state === "buka") next = `Next: ${live.title}`;
+  else if (state === "overtime" && PRESENTING) next = snap.next ? `Time is up. Next: ${snap.next}` : "Time is up.";
   else if (state === "overtime") next = snap.next ? `Time is up. Press Next for: ${snap.next}` : "Time is up. Press Next to finish.";
   else next = snap.next ? `Next: ${snap.next}` : "Last segment — the big gong ends the session.";
   $("next").textContent = next;

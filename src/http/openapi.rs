@@ -152,6 +152,8 @@ pub struct SegmentDoc {
         preview::instruments,
         volume::get,
         volume::put,
+        super::routes::room::get,
+        super::routes::room::put,
         plans::list,
         plans::get,
         plans::put,

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 const INDEX: &str = include_str!("../../web/index.html");
 const APP_JS: &str = include_str!("../../web/app.js");
 const STYLE: &str = include_str!("../../web/style.css");
+const FAVICON: &str = include_str!("../../web/favicon.svg");
 
 fn asset(body: &'static str, content_type: &'static str) -> Response {
     let mut response = body.into_response();
@@ -35,4 +36,9 @@ pub async fn app_js() -> Response {
 /// `GET /style.css`.
 pub async fn style() -> Response {
     asset(STYLE, "text/css; charset=utf-8")
+}
+
+/// `GET /favicon.svg`: a gong, so the page's tab is found among the others.
+pub async fn favicon() -> Response {
+    asset(FAVICON, "image/svg+xml")
 }

@@ -14,7 +14,7 @@ use tower_http::trace::TraceLayer;
 
 use super::guard::{self, BodyCap};
 use super::problem::ApiError;
-use super::routes::{cues, health, history, login, packs, plans, preview, session, volume};
+use super::routes::{cues, health, history, login, packs, plans, preview, room, session, volume};
 use super::state::AppState;
 use super::{hooks, links, openapi, page, sse};
 
@@ -62,6 +62,9 @@ fn public(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(page::index))
         .route("/index.html", get(page::index))
+        // The presentation view: the same page, for the projector (no controls).
+        .route("/present", get(page::index))
+        .route("/favicon.svg", get(page::favicon))
         .route("/app.js", get(page::app_js))
         .route("/style.css", get(page::style))
         .route("/healthz", get(health::healthz))
@@ -81,6 +84,7 @@ fn api(state: &AppState) -> Router<AppState> {
         .route("/v1/packs/{name}/preview", post(preview::preview))
         .route("/v1/packs/{name}/instruments", get(preview::instruments))
         .route("/v1/volume", get(volume::get).put(volume::put))
+        .route("/v1/room/message", get(room::get).put(room::put))
         .route("/v1/plans", get(plans::list))
         .route(
             "/v1/plans/{id}",

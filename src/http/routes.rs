@@ -9,5 +9,6 @@ pub mod login;
 pub mod packs;
 pub mod plans;
 pub mod preview;
+pub mod room;
 pub mod session;
 pub mod volume;

@@ -17,7 +17,9 @@ mod receipt;
 
 pub use config::{ConductorConfig, SESSION_RATE};
 pub use error::ConductorError;
-pub use events::{CueEvent, Event, OutputEvent, Tick, TickSession, VolumeEvent, Warning};
+pub use events::{
+    CueEvent, Event, OutputEvent, RoomMessage, Tick, TickSession, VolumeEvent, Warning,
+};
 pub use handle::ConductorHandle;
 pub use receipt::CueReceipt;
 
@@ -56,6 +58,8 @@ pub struct Conductor {
     coalescer: Coalescer,
     next_cue: u64,
     next_tick: HostTime,
+    /// What the presentation view shows the room under the clock.
+    room_message: RoomMessage,
 }
 
 /// Room between the instant the output renders next and the earliest instant a command
@@ -94,6 +98,7 @@ impl Conductor {
             coalescer: Coalescer::new(config.coalesce_window),
             next_cue: 1,
             next_tick: HostTime::ZERO,
+            room_message: RoomMessage::new(String::new(), Actor::server()),
         };
         tokio::spawn(conductor.run(inbox));
         ConductorHandle {
@@ -172,6 +177,14 @@ impl Conductor {
             }
             Request::Volume { change, by, reply } => {
                 let _ = reply.send(self.volume(change, by));
+            }
+            Request::RoomMessage { text, by, reply } => {
+                if let Some(text) = text {
+                    tracing::info!(by = %by, "message to the room: {text:?}");
+                    self.room_message = RoomMessage::new(text, by);
+                    self.publish(Event::RoomMessage(self.room_message.clone()));
+                }
+                let _ = reply.send(self.room_message.clone());
             }
             Request::Preview {
                 instrument,

@@ -452,7 +452,9 @@ fn a_facilitator_runs_a_session_from_the_page() {
     browser.click(plan_button);
 
     // The session runs: the first segment's title and a countdown from the server.
-    let title = browser.wait_text("#title", "the first segment", |t| !t.is_empty());
+    let title = browser.wait_text("#title", "the first segment", |t| {
+        !t.is_empty() && t != "Opening phrase"
+    });
     let plan = server.get("/v1/session");
     assert_eq!(plan["segments"][0]["title"], title.as_str());
     let first = browser.wait_text("#time-left", "a countdown", |t| t.contains(':'));
@@ -553,7 +555,9 @@ fn the_page_logs_in_with_the_token_and_out_again() {
     assert!(!cookies.as_str().unwrap_or("").contains(TOKEN), "{cookies}");
     // The session cookie steers: a plan starts from the page.
     browser.click("button.start[data-plan='incident-data-collection']");
-    browser.wait_text("#title", "the first segment", |t| !t.is_empty());
+    browser.wait_text("#title", "the first segment", |t| {
+        !t.is_empty() && t != "Opening phrase"
+    });
 
     browser.click("#logout");
     wait_for("the login dialog again", || {
@@ -943,4 +947,97 @@ fn a_dropped_archive_is_uploaded_and_listed() {
         "{fallback}"
     );
     assert!(!browser.visible(".pack[data-pack='default'] .fallback"));
+}
+
+/// Issue 12: a pause pressed during the opening phrase is taken (no error) and lands with
+/// it; the facilitator's message reaches `/present`, which shows the clock, the wheel, the
+/// segment and what comes next and no control at all; the tab has an icon.
+#[test]
+fn the_presentation_view_shows_the_room_the_session_and_no_controls() {
+    let server = Server::start(0);
+    let driver = Driver::start();
+    let browser = Browser::open(&driver);
+    browser.goto(&server.url());
+    browser.wait_text("#connection", "live", |t| t == "live");
+    let icon = http(server.addr, "GET", "/favicon.svg", None).expect("server answers");
+    assert_eq!(icon.status, 200);
+    assert!(icon.body.starts_with("<svg"), "{}", icon.body);
+
+    // Steering during the opening phrase: taken, and it lands with the phrase.
+    browser.click("button.start[data-plan='incident-data-collection']");
+    browser.wait_text("#title", "the opening", |t| t == "Opening phrase");
+    let first = server.get("/v1/session")["segments"][0]["title"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        browser.text("#next").as_deref(),
+        Some(format!("Next: {first}").as_str()),
+        "during the opening, what comes next is the first segment"
+    );
+    browser.click("#btn-pause");
+    browser.wait_text("#state", "paused once the opening landed", |t| {
+        t == "Paused"
+    });
+    assert_ne!(
+        browser.attr("#message", "data-kind").as_deref(),
+        Some("error"),
+        "{:?}",
+        browser.text("#message")
+    );
+    assert_eq!(browser.text("#title").as_deref(), Some(first.as_str()));
+
+    // The facilitator's message to the room.
+    browser.js(
+        "document.getElementById('room-text').value = arguments[0];",
+        json!(["Back at 10:40"]),
+    );
+    browser.click("#room-send");
+    browser.wait_text("#room-message", "the message", |t| t == "Back at 10:40");
+    assert_eq!(
+        server.get("/v1/room/message")["text"],
+        "Back at 10:40",
+        "the server keeps it"
+    );
+
+    // The projector's view.
+    browser.goto(&format!("{}present", server.url()));
+    browser.wait_text("#connection", "live", |t| t == "live");
+    browser.wait_text("#room-message", "the message", |t| t == "Back at 10:40");
+    browser.wait_text("#title", "the segment", |t| t == first);
+    for shown in ["#time-left", "#wheel", "#next", "#title"] {
+        assert!(
+            browser.visible(shown),
+            "{shown} is on the presentation view"
+        );
+    }
+    let controls = browser.js(
+        "return [...document.querySelectorAll('button, input, select, textarea')]
+           .filter((el) => el.offsetParent !== null && !el.closest('[hidden], dialog'))
+           .map((el) => el.id || el.className || el.tagName);",
+        json!([]),
+    );
+    assert_eq!(controls, json!([]), "no control is visible on /present");
+    // A new message from elsewhere shows at once.
+    let answer = http(
+        server.addr,
+        "PUT",
+        "/v1/room/message",
+        Some(&json!({"text": "Ana has the pager", "by": "ops"})),
+    )
+    .expect("server answers");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    browser.wait_text("#room-message", "the new message", |t| {
+        t == "Ana has the pager"
+    });
+    // Bad input is refused and changes nothing.
+    let refused = http(
+        server.addr,
+        "PUT",
+        "/v1/room/message",
+        Some(&json!({"text": "\u{1b}]0;x\u{7}"})),
+    )
+    .expect("server answers");
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(server.get("/v1/room/message")["text"], "Ana has the pager");
 }

@@ -54,6 +54,8 @@ pub struct Status {
     pub pack: String,
     /// The master volume and mute (`PUT /v1/volume`).
     pub volume: VolumeAnswer,
+    /// The facilitator's message to the room (`PUT /v1/room/message`; empty text: none).
+    pub room_message: crate::session::RoomMessage,
     /// The current (or last) session, or null before the first.
     #[schema(value_type = Option<SnapshotDoc>)]
     pub session: Option<Snapshot>,
@@ -82,6 +84,7 @@ pub async fn status_document(state: &AppState) -> Result<Status, ApiError> {
     let rate = clock.sample_rate();
     let session = state.conductor().snapshot().await?;
     let volume = state.conductor().volume().await?.into();
+    let room_message = state.conductor().room_message().await?;
     let (output, device, fault) = state.output_state();
     Ok(Status {
         engine: EngineStatus {
@@ -94,6 +97,7 @@ pub async fn status_document(state: &AppState) -> Result<Status, ApiError> {
         fault,
         pack: state.packs().active().0,
         volume,
+        room_message,
         session,
     })
 }

@@ -47,6 +47,39 @@ pub enum Event {
     Warning(Warning),
     /// The master volume or mute changed: every open page moves its slider.
     Volume(VolumeEvent),
+    /// The facilitator's message to the room changed (the presentation view shows it).
+    RoomMessage(RoomMessage),
+}
+
+/// The facilitator's message to the room: a line the presentation view shows under the
+/// clock ("Back at 10:40", "Ana has the pager").
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct RoomMessage {
+    /// Always `room_message`.
+    #[serde(rename = "type")]
+    #[schema(example = "room_message")]
+    pub kind: String,
+    /// The message; empty when there is none.
+    #[schema(example = "Back at 10:40")]
+    pub text: String,
+    /// Who set it.
+    #[schema(value_type = String)]
+    pub by: Actor,
+    /// When, UTC.
+    pub utc: String,
+}
+
+impl RoomMessage {
+    /// `text` from `by`, now.
+    #[must_use]
+    pub fn new(text: String, by: Actor) -> RoomMessage {
+        RoomMessage {
+            kind: "room_message".to_owned(),
+            text,
+            by,
+            utc: rfc3339(std::time::SystemTime::now()),
+        }
+    }
 }
 
 /// The master volume changed.

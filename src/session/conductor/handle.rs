@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::messages::Request;
-use super::{ConductorError, CueReceipt, Event, OutputEvent};
+use super::{ConductorError, CueReceipt, Event, OutputEvent, RoomMessage};
 use crate::audio::{FrameClock, Sound, Volume, VolumeChange};
 use crate::pack::Pack;
 use crate::session::cues::{Cue, CueId, CueListing};
@@ -103,6 +103,32 @@ impl ConductorHandle {
     /// The output's measured latency: from now until the next frame rendered is heard.
     pub async fn latency(&self) -> Result<Duration, ConductorError> {
         self.ask(|reply| Request::Latency { reply }).await
+    }
+
+    /// The message to the room as it is now (empty text when there is none).
+    pub async fn room_message(&self) -> Result<RoomMessage, ConductorError> {
+        self.ask(|reply| Request::RoomMessage {
+            text: None,
+            by: Actor::server(),
+            reply,
+        })
+        .await
+    }
+
+    /// Sets the message to the room for `by` (empty text clears it) and publishes it as a
+    /// `room_message` event. Not journaled: it is said to the room, not done to the
+    /// session.
+    pub async fn set_room_message(
+        &self,
+        text: String,
+        by: Actor,
+    ) -> Result<RoomMessage, ConductorError> {
+        self.ask(|reply| Request::RoomMessage {
+            text: Some(text),
+            by,
+            reply,
+        })
+        .await
     }
 
     /// The master volume as it is now.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::{ConductorError, CueReceipt, OutputEvent};
+use super::{ConductorError, CueReceipt, OutputEvent, RoomMessage};
 use crate::audio::{Sound, Volume, VolumeChange};
 use crate::pack::Pack;
 use crate::session::cues::{Cue, CueId, CueListing};
@@ -64,6 +64,12 @@ pub(super) enum Request {
         change: VolumeChange,
         by: Actor,
         reply: oneshot::Sender<Result<Volume, ConductorError>>,
+    },
+    /// Reads the message to the room (`None`) or sets it.
+    RoomMessage {
+        text: Option<String>,
+        by: Actor,
+        reply: oneshot::Sender<RoomMessage>,
     },
     /// Plays one sound of any pack now, outside the session: a preview.
     Preview {
