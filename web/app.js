@@ -44,6 +44,7 @@ const app = {
   patternKey: "",
   plansLoaded: false,
   instrumentsLoaded: false,
+  historyLoaded: false,
   ticks: 0,
   lastAnnounced: "",
   stopArmed: null,
@@ -80,7 +81,9 @@ async function api(method, path, body) {
     init.headers["Content-Type"] = "application/json";
     // Every change says who made it: the journal, the history and the other screens
     // show "page".
-    const acted = path === "/v1/login" ? body : { ...(body ?? {}), by: "page" };
+    // (A plan is a document, not an action: it carries no actor.)
+    const plain = path === "/v1/login" || path.startsWith("/v1/plans/");
+    const acted = plain ? body : { ...(body ?? {}), by: "page" };
     init.body = JSON.stringify(acted ?? {});
   }
   const response = await fetch(path, init);
@@ -226,6 +229,7 @@ function applyStatus(status) {
   applySnapshot(status.session, status.engine?.frame);
   if (!app.plansLoaded) loadPlans();
   if (!app.instrumentsLoaded) loadInstruments();
+  if (!app.historyLoaded && !PRESENTING) loadHistory();
   if (status.volume) applyVolume(status.volume);
   if (status.room_message) showRoomMessage(status.room_message);
   if (status.pack && status.pack !== app.activePack) {
@@ -337,7 +341,7 @@ function onSessionEvent(event) {
     case "stopped": log(`Stopped${who(event)}`); break;
     case "overtime": log("Time is up — holding until you press Next"); break;
     case "missed": log(`${event.strokes} strokes missed: the sound stalled past their moment`); break;
-    case "finished": log("Session finished"); break;
+    case "finished": log("Session finished"); loadHistory(true); break;
     default: break;
   }
   refreshSession();
@@ -416,7 +420,135 @@ $("room-clear").addEventListener("click", () => {
 // ---------------------------------------------------------------------------------------
 // Rendering
 
+// ---------------------------------------------------------------------------------------
+// Past sessions
+
+const HISTORY_LENGTH = 10;
+
+/// Lists the latest sessions; `openNewest` shows the newest one's debrief (a session that
+/// just finished).
+async function loadHistory(openNewest = false) {
+  app.historyLoaded = true;
+  let page;
+  try {
+    page = await api("GET", `/v1/history?limit=${HISTORY_LENGTH}`);
+  } catch (error) {
+    app.historyLoaded = false;
+    $("history-empty").textContent = `Could not list past sessions: ${error.message}`;
+    $("history-empty").hidden = false;
+    return;
+  }
+  const sessions = page.sessions.filter((session) => session.finished);
+  $("history-empty").hidden = sessions.length > 0;
+  $("history-list").replaceChildren(...sessions.map(historyItem));
+  if (openNewest && sessions.length) {
+    const button = $("history-list").querySelector("button.debrief-toggle");
+    if (button) await toggleDebrief(sessions[0], button, button.closest("li").querySelector(".debrief"));
+  }
+}
+
+function historyItem(session) {
+  const li = document.createElement("li");
+  li.className = "past";
+  li.dataset.session = session.id;
+  const h = document.createElement("h4");
+  h.textContent = session.plan;
+  const meta = document.createElement("p");
+  meta.className = "meta";
+  const started = new Date(session.started);
+  const ending = (session.ending || "").replaceAll("_", " ");
+  meta.textContent = `${started.toLocaleString()} · ${ending} · started by ${session.started_by}`;
+  const actions = document.createElement("div");
+  actions.className = "past-actions";
+  const debrief = document.createElement("div");
+  debrief.className = "debrief";
+  debrief.hidden = true;
+  const toggle = button("Debrief", "debrief-toggle", () => toggleDebrief(session, toggle, debrief));
+  toggle.setAttribute("aria-expanded", "false");
+  const again = button("Run again", "run-again", () => runAgain(session, again));
+  const plan = button("New plan from actual timings", "plan-from-actual", () => planFromActual(session, plan));
+  actions.append(toggle, again, plan);
+  li.append(h, meta, actions, debrief);
+  return li;
+}
+
+function button(label, className, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = className;
+  b.textContent = label;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+/// Shows (or hides) a session's debrief sheet, as Markdown to copy.
+async function toggleDebrief(session, toggle, box) {
+  const open = toggle.getAttribute("aria-expanded") !== "true";
+  toggle.setAttribute("aria-expanded", String(open));
+  box.hidden = !open;
+  if (!open || box.childElementCount) return;
+  let markdown;
+  try {
+    const response = await fetch(`/v1/history/${encodeURIComponent(session.id)}?format=md`, { credentials: "same-origin" });
+    if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+    markdown = await response.text();
+  } catch (error) {
+    box.textContent = `Cannot load the debrief: ${error.message}`;
+    return;
+  }
+  const pre = document.createElement("pre");
+  pre.className = "debrief-text";
+  pre.textContent = markdown;
+  const copy = button("Copy the debrief", "copy-debrief", async () => {
+    try {
+      await navigator.clipboard.writeText(markdown);
+      copy.textContent = "Copied";
+    } catch {
+      // Without clipboard access the text is selected for a manual copy.
+      window.getSelection().selectAllChildren(pre);
+      copy.textContent = "Selected: press Ctrl+C";
+    }
+  });
+  box.replaceChildren(copy, pre);
+}
+
+async function runAgain(session, b) {
+  b.disabled = true;
+  try {
+    const snapshot = await api("POST", "/v1/session", { from_history: session.id });
+    app.patternKey = "";
+    applySnapshot(snapshot);
+    say(`Running "${session.plan}" again`);
+  } catch (error) {
+    say(`Could not run it again: ${error.message}`, "error");
+  } finally {
+    b.disabled = false;
+  }
+}
+
+/// Saves the session's actual timings as a new plan, named after it.
+async function planFromActual(session, b) {
+  b.disabled = true;
+  try {
+    const plan = await api("GET", `/v1/history/${encodeURIComponent(session.id)}/plan`);
+    const slug = session.plan.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-+|-+$/g, "").slice(0, 40).replace(/-+$/, "") || "session";
+    const id = `${slug}-actual`;
+    await api("PUT", `/v1/plans/${id}`, plan);
+    await loadPlans();
+    say(`Saved as the plan "${plan.name}" (${id}): it is with the plans to start`);
+  } catch (error) {
+    say(`Could not make a plan of it: ${error.message}`, "error");
+  } finally {
+    b.disabled = false;
+  }
+}
+
 function showMode(mode) {
+  // A finished session's result comes first, the plans to start another after it.
+  if (mode === "finished") $("history").after($("picker"));
+  else $("waiting").after($("picker"));
+  $("history").hidden = PRESENTING;
   $("picker").hidden = mode === "session" || PRESENTING;
   $("waiting").hidden = !(PRESENTING && mode === "idle");
   $("session").hidden = mode === "idle";
@@ -662,7 +794,10 @@ async function loadPlans() {
 async function startPlan(plan, button) {
   button.disabled = true;
   try {
-    const snapshot = await api("POST", "/v1/session", { plan_id: plan.id });
+    // Rehearsing at ×10 or ×60 plays a plan's whole gong cycle quickly.
+    const speed = Number($("speed").value) || 1;
+    const request = speed === 1 ? { plan_id: plan.id } : { plan_id: plan.id, speed };
+    const snapshot = await api("POST", "/v1/session", request);
     app.patternKey = "";
     applySnapshot(snapshot);
     say(`Started ${plan.name}. The opening phrase plays, then segment 1 begins.`);

@@ -1041,3 +1041,77 @@ fn the_presentation_view_shows_the_room_the_session_and_no_controls() {
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert_eq!(server.get("/v1/room/message")["text"], "Ana has the pager");
 }
+
+/// Issue 12: a session that ends comes first on the page with its debrief; the history
+/// runs it again, or makes a new plan of its actual timings; a plan can be rehearsed at
+/// ×60 from the picker.
+#[test]
+fn a_finished_session_shows_its_debrief_first_and_the_history_runs_it_again() {
+    let server = Server::start(0);
+    let driver = Driver::start();
+    let browser = Browser::open(&driver);
+    browser.goto(&server.url());
+    browser.wait_text("#connection", "live", |t| t == "live");
+    assert!(browser.visible("#history-empty"), "no sessions yet");
+
+    // Rehearse a plan at x60 from the picker: one minute a second.
+    browser.js(
+        "const s = document.getElementById('speed'); s.value = '60'; s.dispatchEvent(new Event('change'));",
+        json!([]),
+    );
+    browser.click("button.start[data-plan='practice-of-practice']");
+    browser.wait_text("#state", "the session", |t| !t.is_empty() && t != "idle");
+    assert_eq!(server.get("/v1/session")["speed"], 60.0);
+    server.post("/v1/session/stop", &json!({}));
+
+    // The page's result comes before the plans, with the debrief open.
+    let debrief = browser.wait_text(
+        "#history-list li:first-child .debrief-text",
+        "the debrief",
+        |t| t.starts_with("# Debrief"),
+    );
+    let session = server.get("/v1/history")["sessions"][0].clone();
+    assert!(
+        debrief.contains(session["plan"].as_str().unwrap()),
+        "{debrief}"
+    );
+    let order = browser.js(
+        "const h = document.getElementById('history'), p = document.getElementById('picker');
+         return !!(h.compareDocumentPosition(p) & Node.DOCUMENT_POSITION_FOLLOWING);",
+        json!([]),
+    );
+    assert_eq!(order, true, "the finished session comes before the plans");
+    assert_eq!(
+        browser
+            .attr("#history-list li:first-child", "data-session")
+            .as_deref(),
+        session["id"].as_str()
+    );
+
+    // A new plan from its actual timings, listed with the plans to start.
+    browser.click("#history-list li:first-child button.plan-from-actual");
+    let saved = wait_for("the saved plan", || {
+        let plans = server.get("/v1/plans");
+        plans
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["template"] == false)
+            .map(|p| p["id"].as_str().unwrap().to_owned())
+    });
+    assert!(saved.ends_with("-actual"), "{saved}");
+    wait_for("its start button", || {
+        browser
+            .visible(&format!("button.start[data-plan='{saved}']"))
+            .then_some(())
+    });
+
+    // Run it again: the same plan starts.
+    browser.click("#history-list li:first-child button.run-again");
+    wait_for("the session again", || {
+        let status = server.get("/v1/status");
+        (status["session"]["state"] != "finished" && status["session"]["id"] != session["id"])
+            .then_some(())
+    });
+    assert_eq!(server.get("/v1/session")["plan"], session["plan"]);
+}
