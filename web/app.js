@@ -549,7 +549,7 @@ function showMode(mode) {
   if (mode === "finished") $("history").after($("picker"));
   else $("waiting").after($("picker"));
   $("history").hidden = PRESENTING;
-  $("picker").hidden = mode === "session" || PRESENTING;
+  $("picker").hidden = mode === "session" || PRESENTING || !$("editor").hidden;
   $("waiting").hidden = !(PRESENTING && mode === "idle");
   $("session").hidden = mode === "idle";
   $("cues").hidden = PRESENTING;
@@ -786,10 +786,226 @@ async function loadPlans() {
     button.innerHTML = "Start <span aria-hidden=\"true\">▶</span>";
     button.setAttribute("aria-label", `Start ${plan.name}`);
     button.addEventListener("click", () => startPlan(plan, button));
-    li.append(h, meta, description, button);
+    const edit = document.createElement("button");
+    edit.type = "button";
+    edit.className = "edit-plan";
+    edit.dataset.plan = plan.id;
+    edit.textContent = plan.template ? "Duplicate" : "Edit";
+    edit.setAttribute("aria-label", `${edit.textContent} ${plan.name}`);
+    edit.addEventListener("click", () => openEditor(plan));
+    const peek = document.createElement("details");
+    peek.className = "peek";
+    const summary = document.createElement("summary");
+    summary.textContent = "Segments";
+    const list = document.createElement("ol");
+    peek.append(summary, list);
+    peek.addEventListener("toggle", () => { if (peek.open && !list.childElementCount) peekPlan(plan, list); });
+    li.append(h, meta, description, peek, button, edit);
     return li;
   }));
 }
+
+/// Lists a plan's segments on its card, before it is started.
+async function peekPlan(plan, list) {
+  try {
+    const doc = await api("GET", `/v1/plans/${encodeURIComponent(plan.id)}`);
+    list.replaceChildren(...doc.segments.map((segment) => {
+      const li = document.createElement("li");
+      li.textContent = `${segment.title} · ${segment.duration}` + (segment.end === "wait" ? " · waits" : "");
+      return li;
+    }));
+  } catch (error) {
+    list.textContent = `Cannot load it: ${error.message}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The plan editor
+
+/// Opens the editor on a copy of `plan` (a template is duplicated under a new id, a saved
+/// plan edited in place), or on a new plan when `plan` is null.
+async function openEditor(plan) {
+  let doc = { name: "", description: "", segments: [{ title: "", duration: "10m" }] };
+  app.editing = { id: null, saved: false };
+  if (plan) {
+    try {
+      doc = await api("GET", `/v1/plans/${encodeURIComponent(plan.id)}`);
+    } catch (error) {
+      say(`Cannot open ${plan.name}: ${error.message}`, "error");
+      return;
+    }
+    app.editing = { id: plan.id, saved: !plan.template };
+    if (plan.template) {
+      doc = { ...doc, name: `${doc.name} (ours)` };
+    }
+  }
+  const editing = app.editing;
+  $("editor-title").textContent = editing.saved ? `Edit "${doc.name}"` : plan ? `A copy of "${plan.name}"` : "New plan";
+  $("plan-id").value = editing.saved ? editing.id : plan ? `${plan.id}-ours` : "";
+  $("plan-id").readOnly = editing.saved;
+  $("plan-title").value = doc.name || "";
+  $("plan-description").value = doc.description || "";
+  $("edit-segments").replaceChildren(...doc.segments.map(segmentEditor));
+  $("editor-delete").hidden = !editing.saved;
+  clearEditorErrors();
+  $("editor").hidden = false;
+  $("picker").hidden = true;
+  $("plan-title").focus();
+}
+
+function closeEditor() {
+  $("editor").hidden = true;
+  $("picker").hidden = document.body.dataset.mode === "session";
+}
+
+const SEGMENT_FIELDS = [
+  ["title", "Title", "input"],
+  ["duration", "Duration (5m, 1h30m, 90s)", "input"],
+  ["form", "Form", "input"],
+  ["density", "Density", "select", ["", "sparse", "normal", "full"]],
+  ["end", "When time is up", "select", ["", "auto", "wait"]],
+  ["warnings", "Warnings before the end (5m, 1m)", "input"],
+  ["notes", "Notes for the facilitator", "textarea"],
+];
+const SELECT_LABELS = { "": "(default)", auto: "move on", wait: "wait for Next" };
+
+/// One segment's fields, with buttons to move it and remove it.
+function segmentEditor(segment) {
+  const li = document.createElement("li");
+  li.className = "edit-segment";
+  for (const [field, label, kind, options] of SEGMENT_FIELDS) {
+    const wrap = document.createElement("label");
+    wrap.className = `field seg-${field}`;
+    const text = document.createElement("span");
+    text.textContent = label;
+    const input = document.createElement(kind);
+    input.dataset.field = field;
+    if (kind === "select") {
+      for (const value of options) {
+        const option = document.createElement("option");
+        option.value = value;
+        option.textContent = SELECT_LABELS[value] ?? value;
+        input.append(option);
+      }
+    }
+    if (field === "form") input.setAttribute("list", "forms");
+    const value = segment[field];
+    input.value = Array.isArray(value) ? value.join(", ") : (value ?? "");
+    const error = document.createElement("span");
+    error.className = "field-error";
+    error.dataset.error = field;
+    error.setAttribute("role", "alert");
+    wrap.append(text, input, error);
+    li.append(wrap);
+  }
+  const tools = document.createElement("p");
+  tools.className = "segment-tools";
+  tools.append(
+    button("Move up", "move-up", () => li.previousElementSibling?.before(li)),
+    button("Move down", "move-down", () => li.nextElementSibling?.after(li)),
+    button("Remove", "remove-segment", () => li.remove()),
+  );
+  li.append(tools);
+  return li;
+}
+
+/// The plan as the editor's fields say, in the API's shape.
+function editedPlan() {
+  const segments = [...$("edit-segments").children].map((li) => {
+    const value = (field) => li.querySelector(`[data-field="${field}"]`).value.trim();
+    const segment = { title: value("title"), duration: value("duration") };
+    for (const field of ["form", "density", "end", "notes"]) {
+      if (value(field)) segment[field] = value(field);
+    }
+    const warnings = value("warnings").split(",").map((w) => w.trim()).filter(Boolean);
+    if (warnings.length) segment.warnings = warnings;
+    return segment;
+  });
+  const plan = { name: $("plan-title").value.trim(), segments };
+  const description = $("plan-description").value.trim();
+  if (description) plan.description = description;
+  return plan;
+}
+
+function clearEditorErrors() {
+  for (const el of $("editor").querySelectorAll(".field-error")) el.textContent = "";
+  for (const el of $("editor").querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+  $("editor-error").textContent = "";
+}
+
+/// Puts each of the server's problems ("segments[1] \"B\": duration: empty duration",
+/// "name: is empty") beside the field it concerns; the rest under the form.
+function showPlanProblems(detail) {
+  const problems = detail.replace(/^the plan has problems: /, "").split("; ");
+  const rest = [];
+  const segments = [...$("edit-segments").children];
+  for (const problem of problems) {
+    const inSegment = problem.match(/^segments\[(\d+)\][^:]*: (\w+)(?:\[\d+\])?: (.*)$/);
+    const inPlan = problem.match(/^(name|description|segments): (.*)$/);
+    let scope = null, field = null, text = problem;
+    if (inSegment && segments[Number(inSegment[1])]) {
+      [scope, field, text] = [segments[Number(inSegment[1])], inSegment[2], inSegment[3]];
+    } else if (inPlan && inPlan[1] !== "segments") {
+      [scope, field, text] = [$("editor-form"), inPlan[1], inPlan[2]];
+    }
+    const error = scope?.querySelector(`.field-error[data-error="${field}"]`);
+    if (error) {
+      error.textContent = text;
+      scope.querySelector(`[data-field="${field}"]`)?.setAttribute("aria-invalid", "true");
+    } else {
+      rest.push(problem);
+    }
+  }
+  $("editor-error").textContent = rest.join("; ");
+  $("editor").querySelector("[aria-invalid]")?.focus();
+}
+
+async function saveEditedPlan() {
+  clearEditorErrors();
+  const id = $("plan-id").value.trim();
+  if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(id)) {
+    $("editor").querySelector('.field-error[data-error="id"]').textContent =
+      "lowercase letters and digits, words joined by single hyphens (e.g. team-drill)";
+    $("plan-id").setAttribute("aria-invalid", "true");
+    $("plan-id").focus();
+    return;
+  }
+  $("editor-save").disabled = true;
+  try {
+    await api("PUT", `/v1/plans/${id}`, editedPlan());
+    closeEditor();
+    await loadPlans();
+    say(`Saved the plan ${id}`);
+  } catch (error) {
+    if (error.status === 422) showPlanProblems(error.message);
+    else $("editor-error").textContent = error.message;
+  } finally {
+    $("editor-save").disabled = false;
+  }
+}
+
+async function deleteEditedPlan() {
+  const id = app.editing?.id;
+  if (!id) return;
+  try {
+    await api("DELETE", `/v1/plans/${encodeURIComponent(id)}`);
+    closeEditor();
+    await loadPlans();
+    say(`Deleted the plan ${id}`);
+  } catch (error) {
+    $("editor-error").textContent = error.message;
+  }
+}
+
+$("new-plan").addEventListener("click", () => openEditor(null));
+$("add-segment").addEventListener("click", () => {
+  const li = segmentEditor({ title: "", duration: "10m" });
+  $("edit-segments").append(li);
+  li.querySelector('[data-field="title"]').focus();
+});
+$("editor-form").addEventListener("submit", (e) => { e.preventDefault(); saveEditedPlan(); });
+$("editor-cancel").addEventListener("click", closeEditor);
+$("editor-delete").addEventListener("click", deleteEditedPlan);
 
 async function startPlan(plan, button) {
   button.disabled = true;

@@ -1115,3 +1115,88 @@ fn a_finished_session_shows_its_debrief_first_and_the_history_runs_it_again() {
     });
     assert_eq!(server.get("/v1/session")["plan"], session["plan"]);
 }
+
+/// Issue 12: a facilitator writes a plan in the editor — a mistake is shown on the field
+/// it concerns — saves it, sees its segments on its card, and runs it.
+#[test]
+fn a_plan_written_in_the_editor_is_saved_and_runs() {
+    let server = Server::start(0);
+    let driver = Driver::start();
+    let browser = Browser::open(&driver);
+    browser.goto(&server.url());
+    browser.wait_text("#connection", "live", |t| t == "live");
+
+    browser.click("#new-plan");
+    assert!(browser.visible("#editor"));
+    assert!(
+        !browser.visible("#plans"),
+        "the editor replaces the plan cards"
+    );
+    let fill = |css: &str, value: &str| {
+        browser.js(
+            "const el = document.querySelector(arguments[0]); el.value = arguments[1];
+             el.dispatchEvent(new Event('input'));",
+            json!([css, value]),
+        );
+    };
+    fill("#plan-id", "standup-drill");
+    fill("#plan-title", "Stand-up drill");
+    fill(".edit-segment:nth-child(1) [data-field='title']", "Talk");
+    fill(".edit-segment:nth-child(1) [data-field='duration']", "0s");
+    browser.click("#add-segment");
+    fill(".edit-segment:nth-child(2) [data-field='title']", "Decide");
+    fill(".edit-segment:nth-child(2) [data-field='duration']", "2m");
+    fill(".edit-segment:nth-child(2) [data-field='warnings']", "1m");
+    browser.click("#editor-save");
+
+    // The server's reason, on the first segment's duration.
+    let said = browser.wait_text(
+        ".edit-segment:nth-child(1) .field-error[data-error='duration']",
+        "the duration's problem",
+        |t| !t.is_empty(),
+    );
+    assert!(said.contains("zero"), "{said}");
+    assert_eq!(
+        browser
+            .attr(
+                ".edit-segment:nth-child(1) [data-field='duration']",
+                "aria-invalid"
+            )
+            .as_deref(),
+        Some("true")
+    );
+    assert!(
+        http(server.addr, "GET", "/v1/plans/standup-drill", None)
+            .unwrap()
+            .status
+            == 404,
+        "nothing was saved"
+    );
+
+    // Fixed, reordered, saved.
+    fill(".edit-segment:nth-child(1) [data-field='duration']", "1m");
+    browser.click(".edit-segment:nth-child(2) button.move-up");
+    browser.click("#editor-save");
+    wait_for("the saved plan's card", || {
+        browser
+            .visible("button.start[data-plan='standup-drill']")
+            .then_some(())
+    });
+    let saved = server.get("/v1/plans/standup-drill");
+    assert_eq!(saved["name"], "Stand-up drill");
+    assert_eq!(saved["segments"][0]["title"], "Decide");
+    assert_eq!(saved["segments"][0]["warnings"], json!(["1m"]));
+    assert_eq!(saved["segments"][1]["title"], "Talk");
+
+    // Its segments before it starts, then it runs.
+    browser.click(".plan:has(button.start[data-plan='standup-drill']) .peek summary");
+    let peek = browser.wait_text(
+        ".plan:has(button.start[data-plan='standup-drill']) .peek ol",
+        "its segments",
+        |t| t.contains("Talk"),
+    );
+    assert!(peek.contains("Decide · 2m"), "{peek}");
+    browser.click("button.start[data-plan='standup-drill']");
+    browser.wait_text("#title", "its first segment", |t| t == "Decide");
+    assert_eq!(server.get("/v1/session")["plan"], "Stand-up drill");
+}
