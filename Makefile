@@ -11,9 +11,10 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 RUN_PACKAGES := libasound2-dev pkg-config
 # What the tests need on top: PulseAudio and its ALSA plugin for the real sound path,
 # stress-ng to keep both cores busy under it (tests/it/sound_load.rs), and Chromium with its
-# WebDriver for the facilitator page's browser tests (tests/it/browser.rs).
+# WebDriver for the facilitator page's browser tests (tests/it/browser.rs), and tmux to drive
+# `gongan run`'s full-screen view as a terminal (tests/it/run_screen.rs).
 TEST_PACKAGES := $(RUN_PACKAGES) pulseaudio pulseaudio-utils libasound2-plugins alsa-utils \
-	stress-ng chromium chromium-driver
+	stress-ng chromium chromium-driver tmux
 
 # The sound-path tests: every test that opens the sound card or records it. They need the
 # tests' own PulseAudio (scripts/test-pulse: a null sink in a private runtime folder, never

@@ -382,7 +382,9 @@ async fn interactive_loop(
                         snapshot.elapsed_seconds,
                         snapshot.speed,
                     );
-                    draw(&snapshot, shown, &last_stroke, &message, output_name)?;
+                    // The question stays until it is answered, whatever happens meanwhile.
+                    let message = if guard.asking() { STOP_QUESTION } else { message.as_str() };
+                    draw(&snapshot, shown, &last_stroke, message, output_name)?;
                 }
             }
         }
@@ -463,7 +465,7 @@ fn draw(
     lines.push(clean(message));
     lines.push(String::new());
     lines.push(
-        "[space] pause/resume   [n] next   [p] previous   [+] extend 1 min   [q] stop (asks first)"
+        "[space] pause  [n] next  [p] previous  [+] 1 min more  [q] stop"
             .to_owned(),
     );
     queue!(

@@ -28,6 +28,7 @@ mod recorder;
 mod render;
 mod resume;
 mod run;
+mod run_screen;
 mod serve_process;
 mod sound_load;
 mod sound_path;

@@ -97,6 +97,11 @@ pub struct StopGuard {
 }
 
 impl StopGuard {
+    /// Whether `q` was pressed once and the question is waiting for its answer.
+    pub fn asking(&self) -> bool {
+        self.asked
+    }
+
     pub fn press(&mut self, key: Key) -> Press {
         let asked = std::mem::take(&mut self.asked);
         match key {
