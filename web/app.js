@@ -638,7 +638,10 @@ function renderSegments() {
     if (current) row.setAttribute("aria-current", "step");
     else row.removeAttribute("aria-current");
     row.children[1].textContent = segment.title;
-    row.children[2].textContent = formatDuration(segment.planned_seconds);
+    // What +1 min gave it shows beside the plan's length.
+    const extended = segment.extended_seconds || 0;
+    row.children[2].textContent = formatDuration(segment.planned_seconds) +
+      (extended > 0 ? ` +${formatDuration(extended)}` : "");
     let actual = "—";
     if (segment.started_seconds !== null) {
       if (current && live) actual = formatDuration(Math.max(0, live.elapsed_seconds - segment.started_seconds));
@@ -646,7 +649,7 @@ function renderSegments() {
     }
     row.children[3].textContent = actual;
     const over = segment.started_seconds !== null && actual !== "—" &&
-      parseClock(actual) > segment.planned_seconds + 0.5;
+      parseClock(actual) > segment.planned_seconds + extended + 0.5;
     row.children[3].classList.toggle("over", over);
   });
 }

@@ -464,10 +464,7 @@ fn draw(
     lines.push(format!("last stroke: {}", clean(last_stroke)));
     lines.push(clean(message));
     lines.push(String::new());
-    lines.push(
-        "[space] pause  [n] next  [p] previous  [+] 1 min more  [q] stop"
-            .to_owned(),
-    );
+    lines.push("[space] pause  [n] next  [p] previous  [+] 1 min more  [q] stop".to_owned());
     queue!(
         out,
         cursor::MoveTo(0, 0),

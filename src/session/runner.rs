@@ -101,6 +101,10 @@ pub struct Runner {
     /// Session frame up to which warnings have been announced (exclusive).
     warned_until: Frame,
     overtime_announced: Option<usize>,
+    /// Set when a command leaves the announced overtime (an extension, moving on): from
+    /// this session frame on the same run's overtime is news again. Before it, the
+    /// command has not taken effect yet and the overtime already told still holds.
+    overtime_news_from: Option<Frame>,
     finished: bool,
     /// Instruments the pack lacked, warned about once each.
     missing: Vec<String>,
@@ -189,6 +193,7 @@ impl Runner {
             runs_announced: 0,
             warned_until: Frame::ZERO,
             overtime_announced: None,
+            overtime_news_from: None,
             finished: false,
             missing: Vec::new(),
         }
@@ -342,7 +347,7 @@ impl Runner {
             let position = self.timeline.position_at(at);
             let holding = matches!(position.state, State::Overtime | State::Paused);
             if !holding || position.run != run {
-                self.overtime_announced = None;
+                self.overtime_news_from = Some(at);
             }
         }
         let at = self.clock.moment(at);
@@ -569,8 +574,11 @@ impl Runner {
         }
         self.warned_until = self.warned_until.max(Frame(at.0 + 1));
         let position = self.timeline.position_at(at);
-        if position.state == State::Overtime && self.overtime_announced != Some(position.run) {
+        let told = self.overtime_announced == Some(position.run)
+            && self.overtime_news_from.is_none_or(|from| at < from);
+        if position.state == State::Overtime && !told {
             self.overtime_announced = Some(position.run);
+            self.overtime_news_from = None;
             let deadline = self.timeline.runs()[position.run].deadline;
             events.push((
                 deadline,
@@ -666,9 +674,25 @@ impl Runner {
                 .enumerate()
                 .map(|(i, segment)| {
                     let mine: Vec<_> = runs.iter().filter(|r| r.segment == i).collect();
+                    // Extensions given while one of its runs was open (up to now).
+                    let extended: f64 = self
+                        .history
+                        .events()
+                        .iter()
+                        .filter_map(|event| match *event {
+                            Steer::Extend { at: when, by } if when <= at => Some((when, by)),
+                            _ => None,
+                        })
+                        .filter(|(when, _)| {
+                            mine.iter()
+                                .any(|r| r.start <= *when && r.end.is_none_or(|end| *when < end))
+                        })
+                        .map(|(_, by)| by.as_secs_f64())
+                        .sum();
                     SegmentStatus {
                         title: segment.title().to_owned(),
                         planned_seconds: segment.duration().get().as_secs_f64() / speed,
+                        extended_seconds: extended / speed,
                         started_seconds: mine
                             .first()
                             .filter(|r| r.start <= at)
@@ -735,6 +759,9 @@ pub struct SegmentStatus {
     pub title: String,
     /// Planned length in seconds (at the session's speed).
     pub planned_seconds: f64,
+    /// Seconds it was extended by (+1 min, `extend`), at the session's speed.
+    #[serde(default)]
+    pub extended_seconds: f64,
     /// Seconds since the session's start when it (last) started.
     pub started_seconds: Option<f64>,
     /// Seconds since the session's start when it (last) ended.

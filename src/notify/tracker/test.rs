@@ -21,6 +21,7 @@ fn snapshot(id: &str, speed: f64) -> Snapshot {
     let segment = |title: &str, planned_seconds: f64| SegmentStatus {
         title: title.into(),
         planned_seconds,
+        extended_seconds: 0.0,
         started_seconds: None,
         ended_seconds: None,
     };

@@ -763,6 +763,10 @@ fn extend_in_overtime_sets_a_fresh_deadline() {
     assert_eq!(after.segment, 0);
     assert_eq!(after.remaining_seconds, 90.0);
     assert_eq!(after.overtime_seconds, 0.0);
+    // The plan's table shows what the extension gave the segment.
+    assert_eq!(after.segments[0].extended_seconds, 90.0);
+    assert_eq!(after.segments[1].extended_seconds, 0.0);
+    assert_eq!(before.segments[0].extended_seconds, 0.0);
     assert_eq!(
         after.deadline_seconds,
         Some(runner.session_frame(now).as_seconds(RATE) + 90.0)
@@ -830,6 +834,49 @@ fn overtime_is_announced_once_for_each_deadline_it_holds_at() {
     pump(&mut runner, &mut controller, 31);
     let overtimes = told.iter().filter(|k| **k == "overtime").count();
     assert_eq!(overtimes, 2, "{told:?}");
+}
+
+/// Moving on from an overtime does not tell it again in the moment before the command
+/// takes effect (the conductor steers a little ahead of now, so the session still holds
+/// in the overtime already told while the next segment is on its way).
+#[test]
+fn moving_on_from_overtime_does_not_tell_it_again() {
+    let mut runner = Runner::new(
+        session_id(),
+        plan(&[(30, true), (30, true)]),
+        options(Speed::NORMAL),
+        clock(),
+    );
+    let (mut controller, _renderer) = test_engine();
+    let pack = test_pack();
+    let deadline = runner
+        .clock()
+        .instant_of(runner.timeline().runs()[0].deadline);
+    let mut told = kinds(&runner.pump(
+        deadline + Duration::from_secs(1),
+        LOOKAHEAD,
+        &mut controller,
+        &pack,
+    ));
+    assert_eq!(told, ["segment_started", "overtime"]);
+    // Next, taking effect 100 ms from now; the runner is pumped before and after that.
+    let now = deadline + Duration::from_secs(5);
+    runner
+        .steer(
+            SteerCommand::Next,
+            now + Duration::from_millis(100),
+            &facilitator(),
+            &mut controller,
+        )
+        .unwrap();
+    told = kinds(&runner.pump(now, LOOKAHEAD, &mut controller, &pack));
+    told.extend(kinds(&runner.pump(
+        now + Duration::from_millis(200),
+        LOOKAHEAD,
+        &mut controller,
+        &pack,
+    )));
+    assert_eq!(told, ["segment_started"], "{told:?}");
 }
 
 /// Warnings are told from the timeline, once per warning (its chord of two strokes is one
