@@ -20,6 +20,8 @@ pub struct ServeProcess {
     pub base: String,
     /// A client for it.
     pub client: Client,
+    /// Its log lines up to the one saying where it listens.
+    pub said: Vec<String>,
 }
 
 fn free_port() -> u16 {
@@ -64,12 +66,15 @@ impl ServeProcess {
             });
             // Keep draining so the server never blocks on a full pipe.
             std::thread::spawn(move || lines.for_each(drop));
-            found.ok_or(seen)
+            if found.is_some() { Ok(seen) } else { Err(seen) }
         });
-        if let Err(said) = ready.await.unwrap() {
-            let _ = child.kill();
-            panic!("the server did not start; it said:\n{}", said.join("\n"));
-        }
+        let said = match ready.await.unwrap() {
+            Ok(said) => said,
+            Err(said) => {
+                let _ = child.kill();
+                panic!("the server did not start; it said:\n{}", said.join("\n"));
+            }
+        };
         let base = format!("http://127.0.0.1:{port}");
         let client = Client::new(&base, None).unwrap();
         ServeProcess {
@@ -77,6 +82,7 @@ impl ServeProcess {
             port,
             base,
             client,
+            said,
         }
     }
 

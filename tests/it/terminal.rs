@@ -2,10 +2,8 @@
 //! templates, sound cards by the names `--output` takes without a screen of library
 //! noise, plain logs when stderr is a file, and user text without control characters.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
 use crate::cli_support::{error_line, gongan_with, stdout};
+use crate::serve_process::ServeProcess;
 
 /// A saved plan whose name tries to retitle the terminal window.
 const SAVED: &str = "name = \"Team \\u001b]0;pwned\\u0007 drill\"\n\
@@ -75,38 +73,20 @@ async fn devices_are_listed_by_their_output_names_without_library_noise() {
     }
 }
 
-#[test]
-fn logs_written_to_a_file_carry_no_colour_codes() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_written_to_a_file_carry_no_colour_codes() {
     let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gongan"))
-        .args([
-            "serve",
-            "--output",
-            "null",
-            "--bind",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(data.path())
-        .env("RUST_LOG", "gongan=info")
-        .env_remove("NO_COLOR")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut seen = Vec::new();
-    for line in BufReader::new(child.stderr.take().unwrap())
-        .lines()
-        .map_while(Result::ok)
-    {
-        let listening = line.contains("listening on");
-        seen.push(line);
-        if listening {
-            break;
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    let text = seen.join("\n");
+    let server = ServeProcess::start_with(
+        |command| {
+            command
+                .arg("--data-dir")
+                .arg(data.path())
+                .env_remove("NO_COLOR");
+        },
+        &[],
+    )
+    .await;
+    let text = server.said.join("\n");
     assert!(text.contains("listening on"), "{text}");
     assert!(
         !text.contains('\u{1b}'),
