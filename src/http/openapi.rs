@@ -88,6 +88,8 @@ pub struct SegmentStatusDoc {
     pub title: String,
     /// Planned seconds (at the session's speed).
     pub planned_seconds: f64,
+    /// Seconds it was extended by (`extend`, +1 min), at the session's speed.
+    pub extended_seconds: f64,
     /// When it (last) started, seconds since the session's start.
     pub started_seconds: Option<f64>,
     /// When it (last) ended.
