@@ -10,11 +10,13 @@ use gongan::store::StoreError;
 use gongan::store::plans::{saved_plan, saved_plans};
 
 use super::clean;
+use super::history::default_data_dir as data_dir;
 use super::table::table;
 
 /// Loads a plan from a TOML file, the built-in template with that id, or the plan saved
-/// in `data_dir` with that id.
-pub fn load_plan(arg: &str, data_dir: &Path) -> anyhow::Result<ValidPlan> {
+/// with that id in the data dir `gongan serve` uses (looked up only then: a plan file
+/// needs no home directory).
+pub fn load_plan(arg: &str) -> anyhow::Result<ValidPlan> {
     let path = Path::new(arg);
     if path.is_file() {
         let text = std::fs::read_to_string(path)
@@ -27,7 +29,7 @@ pub fn load_plan(arg: &str, data_dir: &Path) -> anyhow::Result<ValidPlan> {
         if let Some(plan) = template(&id) {
             return Ok(plan.clone());
         }
-        match saved_plan(data_dir, &id) {
+        match saved_plan(&data_dir()?, &id) {
             Ok(plan) => return Ok(plan),
             Err(StoreError::NoSuchPlan(_)) => {}
             Err(error) => bail!("{}", clean(&error.to_string())),
@@ -37,11 +39,13 @@ pub fn load_plan(arg: &str, data_dir: &Path) -> anyhow::Result<ValidPlan> {
         .iter()
         .map(|(id, _)| id.as_str().to_owned())
         .collect();
-    ids.extend(
-        saved_plans(data_dir)
-            .into_iter()
-            .map(|(id, _)| id.as_str().to_owned()),
-    );
+    if let Ok(data_dir) = data_dir() {
+        ids.extend(
+            saved_plans(&data_dir)
+                .into_iter()
+                .map(|(id, _)| id.as_str().to_owned()),
+        );
+    }
     bail!(
         "no plan file '{}' and no template or saved plan of that id (there are: {})",
         clean(arg),

@@ -19,7 +19,7 @@ pub fn run(
     speed: Speed,
     pack: &str,
 ) -> anyhow::Result<ExitCode> {
-    let plan = load_plan(plan, &super::history::default_data_dir()?)?;
+    let plan = load_plan(plan)?;
     let pack = super::pack_arg::load_pack(pack, DEFAULT_SAMPLE_RATE)?;
     let options = RenderOptions::new(TimelineOptions::new(DEFAULT_SAMPLE_RATE).with_speed(speed));
     let show = std::io::stderr().is_terminal();

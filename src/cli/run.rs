@@ -64,7 +64,7 @@ pub fn run(plan: &str, spec: &OutputSpec, speed: Speed, pack: &str) -> anyhow::R
             "`gongan run` plays in real time; to render to a file use `gongan render PLAN -o FILE.wav`"
         );
     }
-    let plan = load_plan(plan, &super::history::default_data_dir()?)?;
+    let plan = load_plan(plan)?;
     let (controller, running) = output::start(spec, EngineConfig::default())?;
     let pack = super::pack_arg::load_pack(pack, controller.sample_rate())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

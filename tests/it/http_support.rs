@@ -70,6 +70,34 @@ impl Reply {
 }
 
 impl TestServer {
+    /// Sends only the head of a request that declares a `Content-Length` of `declared`
+    /// bytes, and returns the answer's first bytes: a body over a cap must be refused
+    /// before it is read (a client that went on writing what the server will never read
+    /// could be reset before it reads the refusal).
+    pub async fn answer_to_declared(
+        &self,
+        method: &str,
+        path: &str,
+        media_type: &str,
+        declared: usize,
+    ) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: {media_type}\r\nContent-Length: {declared}\r\n\r\n",
+            self.port
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = vec![0u8; 4096];
+        let read = tokio::time::timeout(PATIENCE, stream.read(&mut answer))
+            .await
+            .expect("an answer without the body")
+            .unwrap();
+        String::from_utf8_lossy(&answer[..read]).into_owned()
+    }
+
     /// Starts a server with the test defaults.
     pub async fn start() -> TestServer {
         TestServer::start_with(|_| {}).await

@@ -512,21 +512,9 @@ async fn issue_11_a_body_over_the_upload_cap_is_refused_and_leaves_nothing() {
     .await;
     let before = snapshot(outer.path());
     // Declared too large: 413 before the body is read (only the headers are sent).
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", server.port))
-        .await
-        .unwrap();
-    let head = format!(
-        "PUT /v1/packs/big HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/gzip\r\nContent-Length: {}\r\n\r\n",
-        server.port,
-        (1 << 20) + 1
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    let mut answer = vec![0u8; 4096];
-    let read = tokio::time::timeout(PATIENCE, stream.read(&mut answer))
-        .await
-        .expect("an answer without the body")
-        .unwrap();
-    let answer = String::from_utf8_lossy(&answer[..read]);
+    let answer = server
+        .answer_to_declared("PUT", "/v1/packs/big", "application/gzip", (1 << 20) + 1)
+        .await;
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("urn:gongan:problem:too-large"), "{answer}");
 
