@@ -277,12 +277,15 @@ impl Debrief {
         let log: Vec<LogLine> = record
             .log
             .iter()
-            .map(|entry| LogLine {
-                at: moment(entry.at),
-                actor: entry.actor.clone(),
-                action: entry.action.name(),
-                detail: detail(&entry.action),
-                segment: segment_of(&actual, &entry.action, entry.at),
+            .map(|entry| {
+                let segment = segment_of(&actual, &entry.action, entry.at);
+                LogLine {
+                    at: moment(entry.at),
+                    actor: entry.actor.clone(),
+                    action: entry.action.name(),
+                    detail: detail(&entry.action, &record.plan, segment),
+                    segment,
+                }
             })
             .collect();
 
@@ -731,7 +734,7 @@ fn segment_of(actual: &Timeline, action: &Action, at: Frame) -> Option<usize> {
     };
     let run = match action {
         Action::Steered {
-            steer: Steer::Next { .. } | Steer::Previous { .. },
+            steer: Steer::Next { .. } | Steer::Previous { .. } | Steer::Jump { .. },
         } => actual
             .runs()
             .partition_point(|r| r.start < at)
@@ -742,8 +745,8 @@ fn segment_of(actual: &Timeline, action: &Action, at: Frame) -> Option<usize> {
     actual.runs().get(run).map(|r| r.segment)
 }
 
-/// A short human description of an action.
-fn detail(action: &Action) -> String {
+/// A short human description of an action (in `segment` of `plan`).
+fn detail(action: &Action, plan: &ValidPlan, segment: Option<usize>) -> String {
     match action {
         Action::Started { plan, speed } => {
             let segments = plan.segments().len();
@@ -759,6 +762,18 @@ fn detail(action: &Action) -> String {
         }
         Action::Steered { steer } => match steer {
             Steer::Extend { by, .. } => format!("extend +{}", clock(by.as_secs_f64())),
+            Steer::SetLeft { left, .. } => format!("time left {}", clock(left.as_secs_f64())),
+            Steer::Jump { segment: to, .. } => {
+                let title = plan.segments().get(*to as usize).map_or("", |s| s.title());
+                format!("jump to {} \"{title}\"", to + 1)
+            }
+            Steer::Spin { entry, .. } => {
+                let entry = segment
+                    .and_then(|s| plan.segments().get(s))
+                    .and_then(|s| s.entries().get(*entry as usize))
+                    .map_or("?", String::as_str);
+                format!("spin → \"{entry}\"")
+            }
             _ => action.name().to_owned(),
         },
         Action::Cue {

@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::clock::Moment;
 use super::record::{Actor, SessionId};
+use super::runner::SpinStatus;
 use super::timeline::{Instrument, StrokeKind};
 use crate::audio::Frame;
 
@@ -135,6 +136,53 @@ pub enum SessionEvent {
         /// How many.
         strokes: usize,
         /// The planned moment of the first of them.
+        #[serde(flatten)]
+        at: Moment,
+    },
+    /// The facilitator set the current segment's time left (`−1 min` does too).
+    TimeLeftSet {
+        /// When.
+        #[serde(flatten)]
+        at: Moment,
+        /// Who.
+        by: Actor,
+        /// The time left now, in plan seconds.
+        left_seconds: f64,
+    },
+    /// The facilitator jumped to a segment of the plan.
+    Jumped {
+        /// When.
+        #[serde(flatten)]
+        at: Moment,
+        /// Who.
+        by: Actor,
+        /// The plan segment, from 0.
+        segment: usize,
+    },
+    /// The wheel was spun: it lands on `entry` at `land_seconds`, with the gong.
+    Spin {
+        /// When it began.
+        #[serde(flatten)]
+        at: Moment,
+        /// Who spun it.
+        by: Actor,
+        /// Where it lands, and how it gets there.
+        #[serde(flatten)]
+        spin: Option<SpinStatus>,
+    },
+    /// A new turn of a segment's rotation began.
+    Turn {
+        /// The plan segment.
+        segment: usize,
+        /// Whose turn it is.
+        person: String,
+        /// Who comes next (none on the last turn).
+        next: Option<String>,
+        /// Which turn, from 0.
+        turn: usize,
+        /// How many turns.
+        of: usize,
+        /// When it began.
         #[serde(flatten)]
         at: Moment,
     },

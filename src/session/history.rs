@@ -61,6 +61,35 @@ pub enum Steer {
         /// When.
         at: Frame,
     },
+    /// Give the current segment exactly `left` more (plan time): the rest of its gongan is
+    /// re-spread to end on the new deadline, beats that would crowd are left out, and
+    /// later segments move with it. `left` of zero ends the segment now, on its gong. In
+    /// overtime, the segment gets a fresh deadline `left` after `at`.
+    #[serde(rename = "set_left")]
+    SetLeft {
+        /// When.
+        at: Frame,
+        /// The time left from `at`, at most 24 h.
+        #[serde(with = "duration_secs")]
+        left: Duration,
+    },
+    /// Close the current segment now (a suwuk, as `next` does) and start segment
+    /// `segment` with its full length; the same segment starts again.
+    Jump {
+        /// When.
+        at: Frame,
+        /// The plan segment, from 0.
+        segment: u32,
+    },
+    /// Spin the current segment's wheel: a bonang run that slows down and lands, with the
+    /// gong, on entry `entry` (from 0) a [`SPIN_LENGTH`](super::wheel::SPIN_LENGTH) after
+    /// `at`. It does not move the session's time.
+    Spin {
+        /// When the run begins.
+        at: Frame,
+        /// The entry it lands on (picked by the server), from 0.
+        entry: u32,
+    },
 }
 
 impl Steer {
@@ -73,7 +102,10 @@ impl Steer {
             | Steer::Next { at }
             | Steer::Previous { at }
             | Steer::Extend { at, .. }
-            | Steer::Stop { at } => at,
+            | Steer::Stop { at }
+            | Steer::SetLeft { at, .. }
+            | Steer::Jump { at, .. }
+            | Steer::Spin { at, .. } => at,
         }
     }
 }
@@ -95,6 +127,9 @@ pub enum HistoryError {
     /// An extension of zero or of more than 24 h.
     #[error("cannot extend by {0:?}: use more than zero and at most 24h")]
     BadExtension(Duration),
+    /// A time left of more than 24 h.
+    #[error("cannot leave {0:?}: use at most 24h")]
+    BadTimeLeft(Duration),
 }
 
 /// The steering events of one session, in time order (equal frames keep their order).
@@ -150,6 +185,11 @@ impl History {
             && (by.is_zero() || by > MAX_SEGMENT)
         {
             return Err(HistoryError::BadExtension(by));
+        }
+        if let Steer::SetLeft { left, .. } = *event
+            && left > MAX_SEGMENT
+        {
+            return Err(HistoryError::BadTimeLeft(left));
         }
         Ok(())
     }

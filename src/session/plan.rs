@@ -19,6 +19,13 @@
 //! end = "auto"               # auto (default) | wait
 //! warnings = ["1m"]          # default: none
 //! notes = "Introduce the scenario and the roles."
+//!
+//! [[segments]]
+//! title = "The incident"
+//! duration = "20m"
+//! entries = ["Disk full", "Expired certificate", "DNS"]  # a wheel to spin
+//! draw = "without-repetition"   # each entry once before any comes again
+//! rotation = ["Ana", "Budi", "Citra"]  # who takes a turn, in order
 //! ```
 
 use std::fmt;
@@ -37,6 +44,10 @@ pub const MAX_SEGMENT: Duration = Duration::from_secs(24 * 3600);
 pub const MAX_SEGMENTS: usize = 200;
 /// The most warnings one segment may have.
 pub const MAX_WARNINGS: usize = 8;
+/// The most entries one segment's wheel may have (more would not fit on it).
+pub const MAX_ENTRIES: usize = 60;
+/// The most people one segment's rotation may have.
+pub const MAX_ROTATION: usize = 60;
 /// The longest title or name, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
 /// The longest description or notes, in characters.
@@ -87,6 +98,56 @@ pub struct RawSegment {
     /// Free text for the facilitator.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub notes: String,
+    /// A wheel to spin during this segment: people, topics, past incidents.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entries: Vec<String>,
+    /// `with-repetition` (default) or `without-repetition`: how the wheel draws.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draw: Option<String>,
+    /// People who take the segment in turns, in order: its time is shared equally and
+    /// each turn is announced with who comes next.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rotation: Vec<String>,
+}
+
+/// How a segment's wheel draws its entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Draw {
+    /// Every spin may land on any entry.
+    #[default]
+    WithRepetition,
+    /// Each entry once before any comes again (then a new round begins).
+    WithoutRepetition,
+}
+
+impl Draw {
+    /// The name used in plans.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Draw::WithRepetition => "with-repetition",
+            Draw::WithoutRepetition => "without-repetition",
+        }
+    }
+}
+
+impl fmt::Display for Draw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Draw {
+    type Err = String;
+    /// Reads `with-repetition` or `without-repetition` (case-insensitive); the error is
+    /// the input.
+    fn from_str(s: &str) -> Result<Draw, String> {
+        [Draw::WithRepetition, Draw::WithoutRepetition]
+            .into_iter()
+            .find(|d| d.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| s.to_owned())
+    }
 }
 
 /// What happens when a segment's deadline gong has sounded.
@@ -153,6 +214,9 @@ pub struct Segment {
     end: EndAction,
     warnings: Vec<SegmentDuration>,
     notes: String,
+    entries: Vec<String>,
+    draw: Draw,
+    rotation: Vec<String>,
 }
 
 impl Segment {
@@ -196,6 +260,22 @@ impl Segment {
     #[must_use]
     pub fn notes(&self) -> &str {
         &self.notes
+    }
+    /// The wheel's entries, in order (empty: the segment has no wheel); distinct, never
+    /// blank, at most [`MAX_ENTRIES`].
+    #[must_use]
+    pub fn entries(&self) -> &[String] {
+        &self.entries
+    }
+    /// How the wheel draws.
+    #[must_use]
+    pub fn draw(&self) -> Draw {
+        self.draw
+    }
+    /// Who takes the segment in turns (may be empty); distinct, never blank.
+    #[must_use]
+    pub fn rotation(&self) -> &[String] {
+        &self.rotation
     }
 }
 
@@ -250,6 +330,9 @@ impl ValidPlan {
                     end: Some(s.end.to_string()),
                     warnings: s.warnings.iter().map(ToString::to_string).collect(),
                     notes: s.notes.clone(),
+                    entries: s.entries.clone(),
+                    draw: (!s.entries.is_empty()).then(|| s.draw.to_string()),
+                    rotation: s.rotation.clone(),
                 })
                 .collect(),
         }
@@ -371,6 +454,16 @@ pub enum SegmentField {
     Warnings,
     /// `notes`.
     Notes,
+    /// `entries` as a whole.
+    Entries,
+    /// `entries[i]`, from 0.
+    Entry(usize),
+    /// `draw`.
+    Draw,
+    /// `rotation` as a whole.
+    Rotation,
+    /// `rotation[i]`, from 0.
+    Person(usize),
 }
 
 impl fmt::Display for SegmentField {
@@ -384,6 +477,11 @@ impl fmt::Display for SegmentField {
             SegmentField::Warning(i) => write!(f, "warnings[{i}]"),
             SegmentField::Warnings => f.write_str("warnings"),
             SegmentField::Notes => f.write_str("notes"),
+            SegmentField::Entries => f.write_str("entries"),
+            SegmentField::Entry(i) => write!(f, "entries[{i}]"),
+            SegmentField::Draw => f.write_str("draw"),
+            SegmentField::Rotation => f.write_str("rotation"),
+            SegmentField::Person(i) => write!(f, "rotation[{i}]"),
         }
     }
 }
@@ -434,6 +532,23 @@ pub enum Issue {
     /// More than [`MAX_WARNINGS`] warnings.
     #[error("{0} warnings; at most {MAX_WARNINGS} per segment")]
     TooManyWarnings(usize),
+    /// A list longer than its limit (entries, rotation).
+    #[error("has {count} names; at most {max} are allowed")]
+    TooMany {
+        /// How many were given.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The same name twice in a list.
+    #[error("{0:?} is listed twice")]
+    Duplicate(String),
+    /// An unknown draw.
+    #[error("unknown draw {0:?}: use with-repetition or without-repetition")]
+    UnknownDraw(String),
+    /// A draw for a segment with no wheel.
+    #[error("is set but the segment has no entries to draw from")]
+    DrawWithoutEntries,
 }
 
 impl Plan {
@@ -592,10 +707,35 @@ fn validate_segment(
             }
         }
     }
+    let entries = names(
+        &raw.entries,
+        MAX_ENTRIES,
+        SegmentField::Entries,
+        SegmentField::Entry,
+        &mut problem,
+    );
+    let rotation = names(
+        &raw.rotation,
+        MAX_ROTATION,
+        SegmentField::Rotation,
+        SegmentField::Person,
+        &mut problem,
+    );
+    let draw = match raw.draw.as_deref().map(str::parse).transpose() {
+        Ok(_) if raw.draw.is_some() && raw.entries.is_empty() => {
+            problem(SegmentField::Draw, Issue::DrawWithoutEntries);
+            None
+        }
+        Ok(d) => Some(d.unwrap_or_default()),
+        Err(text) => {
+            problem(SegmentField::Draw, Issue::UnknownDraw(text));
+            None
+        }
+    };
     if problems.len() != before {
         return None;
     }
-    let (duration, form, density, end) = (duration?, form?, density?, end?);
+    let (duration, form, density, end, draw) = (duration?, form?, density?, end?, draw?);
     warnings.sort_unstable_by(|a, b| b.cmp(a));
     Some(Segment {
         title: title.to_owned(),
@@ -606,7 +746,43 @@ fn validate_segment(
         end,
         warnings,
         notes: raw.notes.trim().to_owned(),
+        entries,
+        draw,
+        rotation,
     })
+}
+
+/// A list of names (a wheel's entries, a rotation's people): each trimmed, none blank or
+/// too long, no two the same, at most `max`. Problems are reported through `problem`.
+fn names(
+    raw: &[String],
+    max: usize,
+    whole: SegmentField,
+    item: fn(usize) -> SegmentField,
+    problem: &mut impl FnMut(SegmentField, Issue),
+) -> Vec<String> {
+    if raw.len() > max {
+        problem(
+            whole,
+            Issue::TooMany {
+                count: raw.len(),
+                max,
+            },
+        );
+        return Vec::new();
+    }
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    for (i, name) in raw.iter().enumerate() {
+        let name = name.trim();
+        if let Some(issue) = text_issue(name, MAX_TITLE_CHARS, true) {
+            problem(item(i), issue);
+        } else if out.iter().any(|seen| seen.eq_ignore_ascii_case(name)) {
+            problem(item(i), Issue::Duplicate(name.to_owned()));
+        } else {
+            out.push(name.to_owned());
+        }
+    }
+    out
 }
 
 /// The id of a plan: a template's file stem or a saved plan's name in the data directory.

@@ -18,9 +18,10 @@ use thiserror::Error;
 use super::clock::SessionClock;
 use super::event::SessionEvent;
 use super::history::{History, HistoryError, Steer};
-use super::plan::ValidPlan;
+use super::plan::{Draw, ValidPlan};
 use super::record::{Actor, SessionId, SessionRecord};
-use super::timeline::{State, Stroke, StrokeKind, Timeline, TimelineOptions, timeline};
+use super::timeline::{State, Stroke, StrokeKind, Timeline, TimelineOptions, WheelSpin, timeline};
+use super::wheel::{turn_at, turn_start};
 use crate::audio::{Controller, EngineError, EngineEvent, Frame, HostTime, VoiceId};
 use crate::pack::Pack;
 
@@ -43,6 +44,15 @@ pub enum SteerCommand {
     Previous,
     /// Lengthen the current segment.
     Extend(Duration),
+    /// Shorten the current segment (`−1 min`): its time left less this, at least none.
+    Shorten(Duration),
+    /// Set the current segment's time left (plan time).
+    SetLeft(Duration),
+    /// Close the current segment and start this one (from 0).
+    Jump(usize),
+    /// Spin the current segment's wheel. The number is a random roll from the caller
+    /// (the core stays deterministic): it picks among the entries the wheel may draw.
+    Spin(u64),
     /// End the session now.
     Stop,
 }
@@ -57,6 +67,10 @@ impl SteerCommand {
             SteerCommand::Next => "next",
             SteerCommand::Previous => "previous",
             SteerCommand::Extend(_) => "extend",
+            SteerCommand::Shorten(_) => "shorten",
+            SteerCommand::SetLeft(_) => "time-left",
+            SteerCommand::Jump(_) => "jump",
+            SteerCommand::Spin(_) => "spin",
             SteerCommand::Stop => "stop",
         }
     }
@@ -74,6 +88,20 @@ pub enum SteerError {
     /// Resume while not paused.
     #[error("the session is not paused")]
     NotPaused,
+    /// A jump to a segment the plan does not have.
+    #[error("the plan has no segment {number}: it has {count} (numbered from 1)")]
+    NoSuchSegment {
+        /// The segment asked for, from 1 as people count.
+        number: usize,
+        /// How many the plan has.
+        count: usize,
+    },
+    /// A spin where the current segment has no wheel.
+    #[error("segment {0:?} has no wheel to spin: give it entries = [\"…\", \"…\"] in the plan")]
+    NoWheel(String),
+    /// Time taken off a segment already past its deadline.
+    #[error("the segment is already past its deadline: move on with next")]
+    NothingLeft,
     /// The history refused the event (e.g. an extension out of range).
     #[error(transparent)]
     History(#[from] HistoryError),
@@ -106,6 +134,8 @@ pub struct Runner {
     /// command has not taken effect yet and the overtime already told still holds.
     overtime_news_from: Option<Frame>,
     finished: bool,
+    /// The last rotation turn announced: (run, turn).
+    turn_announced: Option<(usize, usize)>,
     /// Instruments the pack lacked, warned about once each.
     missing: Vec<String>,
 }
@@ -166,6 +196,7 @@ impl Runner {
                 runner.overtime_announced = Some(position.run);
             }
         }
+        runner.turn_announced = runner.turn_at(Frame(at.0.saturating_sub(1)));
         runner.finished = record.finished.is_some();
         runner
     }
@@ -195,6 +226,7 @@ impl Runner {
             overtime_announced: None,
             overtime_news_from: None,
             finished: false,
+            turn_announced: None,
             missing: Vec::new(),
         }
     }
@@ -294,11 +326,97 @@ impl Runner {
             SteerCommand::Next => Steer::Next { at },
             SteerCommand::Previous => Steer::Previous { at },
             SteerCommand::Extend(by) => Steer::Extend { at, by },
+            SteerCommand::Shorten(by) => {
+                if state == State::Overtime {
+                    return Err(SteerError::NothingLeft);
+                }
+                let left = self.plan_time_left(at).saturating_sub(by);
+                Steer::SetLeft { at, left }
+            }
+            SteerCommand::SetLeft(left) => Steer::SetLeft { at, left },
+            SteerCommand::Jump(segment) => {
+                let count = self.plan.segments().len();
+                if segment >= count {
+                    return Err(SteerError::NoSuchSegment {
+                        number: segment.saturating_add(1),
+                        count,
+                    });
+                }
+                Steer::Jump {
+                    at,
+                    segment: u32::try_from(segment).unwrap_or(u32::MAX),
+                }
+            }
+            SteerCommand::Spin(roll) => {
+                let segment = self.timeline.position_at(at).segment;
+                let candidates = self.wheel_candidates(segment);
+                if candidates.is_empty() {
+                    let title = self.plan.segments()[segment].title().to_owned();
+                    return Err(SteerError::NoWheel(title));
+                }
+                let pick = candidates[(roll % candidates.len() as u64) as usize];
+                Steer::Spin {
+                    at,
+                    entry: u32::try_from(pick).unwrap_or(u32::MAX),
+                }
+            }
             SteerCommand::Stop => Steer::Stop { at },
         };
         // What the history would refuse (an extension out of range) is refused here.
         self.history.accepts(&steer)?;
         Ok(steer)
+    }
+
+    /// The current segment's time left at session frame `at`, in plan time (standing
+    /// still while paused).
+    fn plan_time_left(&self, at: Frame) -> Duration {
+        let remaining = self.timeline.position_at(self.frozen_at(at)).remaining;
+        let seconds =
+            remaining.as_seconds(self.timeline.sample_rate()) * self.options.speed.factor();
+        Duration::try_from_secs_f64(seconds).unwrap_or_default()
+    }
+
+    /// `at`, or while paused the frame the pause began (where the position stands still).
+    fn frozen_at(&self, at: Frame) -> Frame {
+        if self.timeline.position_at(at).state != State::Paused {
+            return at;
+        }
+        self.timeline
+            .pauses()
+            .iter()
+            .rev()
+            .find(|(from, until)| *from <= at && until.is_none_or(|u| at < u))
+            .map_or(at, |(from, _)| *from)
+    }
+
+    /// The entries of `segment`'s wheel a spin may land on now: all of them, or — drawn
+    /// without repetition — those not drawn yet in this round (a round ends when every
+    /// entry has been drawn once).
+    fn wheel_candidates(&self, segment: usize) -> Vec<usize> {
+        let Some(spec) = self.plan.segments().get(segment) else {
+            return Vec::new();
+        };
+        let count = spec.entries().len();
+        let mut drawn = vec![false; count];
+        if spec.draw() == Draw::WithoutRepetition {
+            for spin in self
+                .timeline
+                .spins()
+                .iter()
+                .filter(|s| s.segment == segment)
+            {
+                if drawn.iter().all(|d| *d) {
+                    drawn.fill(false);
+                }
+                if let Some(d) = drawn.get_mut(spin.path.to as usize) {
+                    *d = true;
+                }
+            }
+            if drawn.iter().all(|d| *d) {
+                drawn.fill(false);
+            }
+        }
+        (0..count).filter(|i| !drawn[*i]).collect()
     }
 
     /// Checks and applies a command at once (renders and rehearsals, which keep no
@@ -371,6 +489,25 @@ impl Runner {
                 by_seconds: length.as_secs_f64(),
             },
             Steer::Stop { .. } => SessionEvent::Stopped { at, by },
+            Steer::SetLeft { left, .. } => SessionEvent::TimeLeftSet {
+                at,
+                by,
+                left_seconds: left.as_secs_f64(),
+            },
+            Steer::Jump { segment, .. } => SessionEvent::Jumped {
+                at,
+                by,
+                segment: segment as usize,
+            },
+            Steer::Spin { .. } => SessionEvent::Spin {
+                at,
+                by,
+                spin: self
+                    .timeline
+                    .spins()
+                    .last()
+                    .map(|spin| self.spin_status(spin)),
+            },
         })
     }
 
@@ -550,6 +687,7 @@ impl Runner {
             ));
             self.runs_announced += 1;
         }
+        events.extend(self.turn_news(at));
         // Warnings come from the timeline, not from the engine's reports of their strokes:
         // a warning whose strokes were missed in a stall is still news. A warning is a
         // chord (two strokes on one frame), told once.
@@ -617,16 +755,7 @@ impl Runner {
         let position = self.timeline.position_at(at);
         // While paused the deadline has not moved yet (it moves when the pause ends), so
         // the time left is read at the moment the pause began: it stands still.
-        let frozen_at = match position.state {
-            State::Paused => self
-                .timeline
-                .pauses()
-                .iter()
-                .rev()
-                .find(|(from, until)| *from <= at && until.is_none_or(|u| at < u))
-                .map_or(at, |(from, _)| *from),
-            _ => at,
-        };
+        let frozen_at = self.frozen_at(at);
         let remaining = self.timeline.position_at(frozen_at).remaining;
         let segments = self.plan.segments();
         let current = segments.get(position.segment);
@@ -669,6 +798,11 @@ impl Runner {
             deadline_seconds: run.map(|r| secs(r.deadline)),
             form: current.map(|s| s.form().to_string()).unwrap_or_default(),
             next: next.map(|s| s.title().to_owned()),
+            wheel: match position.state {
+                State::Finished => None,
+                _ => self.wheel_status(position.segment),
+            },
+            turn: self.turn_status(at),
             segments: segments
                 .iter()
                 .enumerate()
@@ -748,6 +882,11 @@ pub struct Snapshot {
     pub deadline_seconds: Option<f64>,
     /// The title of the segment that comes next.
     pub next: Option<String>,
+    /// The current segment's wheel, if it has one: its entries, what has been drawn, the
+    /// last spin.
+    pub wheel: Option<WheelStatus>,
+    /// Whose turn it is, if the current segment has a rotation.
+    pub turn: Option<TurnStatus>,
     /// Every segment: planned length and, once they happened, when it started and ended.
     pub segments: Vec<SegmentStatus>,
 }
@@ -770,3 +909,6 @@ pub struct SegmentStatus {
 
 #[cfg(test)]
 mod test;
+mod wheel;
+
+pub use wheel::{SpinStatus, TurnStatus, WheelStatus};

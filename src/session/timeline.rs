@@ -44,7 +44,7 @@ mod speed;
 use builder::Builder;
 pub use instrument::{Instrument, Stroke, StrokeKind};
 pub use options::TimelineOptions;
-pub use position::{BeatMark, Position, RunEnd, SegmentRun, State};
+pub use position::{BeatMark, Position, RunEnd, SegmentRun, State, WheelSpin};
 pub use speed::{Speed, SpeedError};
 
 /// How long the opening buka phrase lasts, from its first bonang stroke to the gong that
@@ -66,6 +66,9 @@ const BUKA_PHRASE: [(u64, u8); 8] = [
 pub const OVERTIME_INTERVAL: Duration = Duration::from_secs(60);
 /// The closest two overtime reminders ever come, in real time, whatever the speed.
 pub const OVERTIME_MIN_GAP: Duration = Duration::from_secs(5);
+/// The closest two beats of a segment come when less time is left than its gongan needs
+/// (`−1 min`, a time left set short): the beats in between are left out. Real time.
+pub const MIN_BEAT_GAP: Duration = Duration::from_millis(250);
 /// At most this many reminders per overtime hold are generated (a week of minutes), so a
 /// far horizon can never make the timeline unbounded.
 pub const MAX_OVERTIME_REMINDERS: usize = 10_080;
@@ -78,6 +81,7 @@ pub struct Timeline {
     beats: Vec<BeatMark>,
     runs: Vec<SegmentRun>,
     pauses: Vec<(Frame, Option<Frame>)>,
+    spins: Vec<WheelSpin>,
     planned_end: Frame,
     end: Option<Frame>,
     /// For each run, whether its segment holds at the deadline (`wait`).
@@ -123,6 +127,12 @@ impl Timeline {
     #[must_use]
     pub fn pauses(&self) -> &[(Frame, Option<Frame>)] {
         &self.pauses
+    }
+
+    /// Every spin of a wheel, in order.
+    #[must_use]
+    pub fn spins(&self) -> &[WheelSpin] {
+        &self.spins
     }
 
     /// Where segment 0 starts: the end of the buka.

@@ -144,6 +144,77 @@ fn assert_rendered_as_planned(
         .collect()
 }
 
+/// Issue 12: a spin of a segment's wheel, in sound. The server's pick (from the roll) is
+/// the entry the spin event names; the render holds the bonang run slowing down and, on
+/// the landing, the gong with the bonang pitch of that entry — sample for sample the
+/// timeline of the journaled pick.
+#[test]
+fn a_spin_lands_with_the_gong_on_the_entry_the_server_picked() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = Pack::load(&click_pack(dir.path()), RATE).unwrap();
+    let plan = ValidPlan::from_toml(
+        r#"
+name = "Wheel of Misfortune"
+[[segments]]
+title = "Scenario"
+duration = "30s"
+entries = ["Disk full", "DNS", "Expired certificate", "Noisy neighbour", "Lost quorum"]
+"#,
+    )
+    .unwrap();
+    let s = |secs: f64| Frame::from_seconds(secs, RATE);
+    let path = dir.path().join("spin.wav");
+    let report = render(&plan, &pack, &path, vec![(s(6.0), SteerCommand::Spin(8))]);
+
+    let spin = report
+        .events
+        .iter()
+        .find_map(|e| match e {
+            SessionEvent::Spin { spin, .. } => spin.clone(),
+            _ => None,
+        })
+        .expect("a spin event");
+    // A roll of 8 among five entries drawn with repetition: the fourth.
+    assert_eq!((spin.index, spin.entry.as_str()), (3, "Noisy neighbour"));
+    assert_eq!((spin.start_seconds, spin.land_seconds), (6.0, 11.0));
+
+    let history = History::from_events([Steer::Spin {
+        at: s(6.0),
+        entry: 3,
+    }])
+    .unwrap();
+    let expected = timeline(&plan, &history, &TimelineOptions::new(RATE));
+    let strokes = assert_rendered_as_planned(&report, &expected);
+    let (samples, ..) = read_wav(&path);
+    assert_same_mix(&samples, &expected_mix(&pack, &strokes, samples.len() / 2));
+
+    let run: Vec<_> = report
+        .strokes
+        .iter()
+        .filter(|x| matches!(x.kind, StrokeKind::Spin { .. }))
+        .collect();
+    assert!(run.len() > 10, "a run of bonang strokes: {}", run.len());
+    let landing: Vec<_> = run
+        .iter()
+        .filter(|x| x.frame == s(11.0))
+        .map(|x| (x.instrument, x.variant))
+        .collect();
+    assert_eq!(
+        landing,
+        [(Instrument::Bonang, Some(4)), (Instrument::Gong, None)],
+        "lands on entry 3's pitch, with the gong"
+    );
+    let gaps: Vec<u64> = run
+        .windows(2)
+        .map(|w| w[1].frame.0 - w[0].frame.0)
+        .filter(|g| *g > 0)
+        .collect();
+    assert!(
+        gaps.windows(2).all(|g| g[1] >= g[0]),
+        "slowing down: {gaps:?}"
+    );
+}
+
 /// The golden render: every sample is the planned strokes' clicks, each starting exactly
 /// at its planned frame (first non-zero sample), whatever the block size.
 #[test]
@@ -208,6 +279,7 @@ fn steering_moves_the_rendered_strokes_exactly() {
                 SteerCommand::Next => Steer::Next { at },
                 SteerCommand::Previous => Steer::Previous { at },
                 SteerCommand::Stop => Steer::Stop { at },
+                other => unreachable!("not in this script: {other:?}"),
             })
             .unwrap();
     }

@@ -44,6 +44,8 @@ fn snapshot(id: &str, speed: f64) -> Snapshot {
         form: "lancaran".into(),
         deadline_seconds: Some(160.0),
         next: None,
+        wheel: None,
+        turn: None,
         segments: vec![
             segment("Gather", 600.0 / speed),
             segment("Investigate", 1200.0 / speed),

@@ -225,3 +225,80 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_segment_carries_a_wheel_and_a_rotation_that_round_trip() {
+    let text = r#"
+name = "Wheel"
+[[segments]]
+title = "Scenario"
+duration = "20m"
+entries = [" Disk full ", "DNS", "Expired certificate"]
+draw = "without-repetition"
+rotation = ["Ana", "Budi"]
+[[segments]]
+title = "Debrief"
+duration = "5m"
+"#;
+    let plan = ValidPlan::from_toml(text).unwrap();
+    let wheel = &plan.segments()[0];
+    assert_eq!(wheel.entries(), ["Disk full", "DNS", "Expired certificate"]);
+    assert_eq!(wheel.draw(), Draw::WithoutRepetition);
+    assert_eq!(wheel.rotation(), ["Ana", "Budi"]);
+    let plain = &plan.segments()[1];
+    assert!(plain.entries().is_empty() && plain.rotation().is_empty());
+    assert_eq!(plain.draw(), Draw::WithRepetition);
+    let again = ValidPlan::from_toml(&plan.to_toml().unwrap()).unwrap();
+    assert_eq!(again, plan);
+    assert!(
+        !plan
+            .to_toml()
+            .unwrap()
+            .contains("draw = \"with-repetition\""),
+        "a segment without a wheel says nothing of drawing"
+    );
+}
+
+#[test]
+fn wheels_and_rotations_name_their_problems() {
+    let many: Vec<String> = (0..61).map(|i| format!("\"e{i}\"")).collect();
+    let many = format!(
+        "title = \"B\"\nduration = \"1m\"\nentries = [{}]",
+        many.join(",")
+    );
+    let cases = [
+        (
+            "title = \"B\"\nduration = \"1m\"\nentries = [\"a\", \" \"]",
+            "segments[1] \"B\": entries[1]: is empty",
+        ),
+        (
+            "title = \"B\"\nduration = \"1m\"\nentries = [\"DNS\", \"dns\"]",
+            "segments[1] \"B\": entries[1]: \"dns\" is listed twice",
+        ),
+        (
+            "title = \"B\"\nduration = \"1m\"\nentries = [\"a\"]\ndraw = \"sometimes\"",
+            "segments[1] \"B\": draw: unknown draw \"sometimes\"",
+        ),
+        (
+            "title = \"B\"\nduration = \"1m\"\ndraw = \"without-repetition\"",
+            "segments[1] \"B\": draw: is set but the segment has no entries",
+        ),
+        (
+            "title = \"B\"\nduration = \"1m\"\nrotation = [\"Ana\", \"Ana\"]",
+            "segments[1] \"B\": rotation[1]: \"Ana\" is listed twice",
+        ),
+        (
+            many.as_str(),
+            "segments[1] \"B\": entries: has 61 names; at most 60",
+        ),
+    ];
+    for (fields, expected) in cases {
+        let found = problems(&segment(fields));
+        assert_eq!(found.len(), 1, "{fields}: {found:?}");
+        assert!(
+            found[0].starts_with(expected),
+            "{fields}:\n  got  {}\n  want {expected}…",
+            found[0]
+        );
+    }
+}

@@ -69,6 +69,7 @@ fn raw_plan(segments: &[(u64, bool)]) -> Plan {
                 end: Some(if *wait { "wait" } else { "auto" }.into()),
                 warnings: Vec::new(),
                 notes: String::new(),
+                ..RawSegment::default()
             })
             .collect(),
     }
@@ -147,6 +148,9 @@ fn steering_at(event: &SessionEvent) -> Option<f64> {
         | SessionEvent::Resumed { at, .. }
         | SessionEvent::Skipped { at, .. }
         | SessionEvent::Extended { at, .. }
+        | SessionEvent::TimeLeftSet { at, .. }
+        | SessionEvent::Jumped { at, .. }
+        | SessionEvent::Spin { at, .. }
         | SessionEvent::Stopped { at, .. } => Some(at.seconds),
         _ => None,
     }
@@ -275,6 +279,9 @@ fn command() -> impl Strategy<Value = SteerCommand> {
         2 => Just(SteerCommand::Next),
         2 => Just(SteerCommand::Previous),
         3 => (1_000u64..=600_000).prop_map(|ms| SteerCommand::Extend(Duration::from_millis(ms))),
+        2 => (1_000u64..=600_000).prop_map(|ms| SteerCommand::Shorten(Duration::from_millis(ms))),
+        2 => (0u64..=600_000).prop_map(|ms| SteerCommand::SetLeft(Duration::from_millis(ms))),
+        2 => (0usize..5).prop_map(SteerCommand::Jump),
         1 => Just(SteerCommand::Stop),
     ]
 }
@@ -430,8 +437,45 @@ fn play(
                         );
                     }
                     // Resuming, or moving on, ends a pause.
-                    SteerCommand::Resume | SteerCommand::Next | SteerCommand::Previous => {
+                    SteerCommand::Resume
+                    | SteerCommand::Next
+                    | SteerCommand::Previous
+                    | SteerCommand::Jump(_) => {
                         prop_assert_ne!(state, State::Paused, "after {:?}", command);
+                    }
+                    // The time left is what was asked (plan time, so divided by the
+                    // speed), or what there was less what was taken off; a pause holds.
+                    SteerCommand::SetLeft(left) if !deferred => {
+                        prop_assert_eq!(state == State::Paused, before == State::Paused);
+                        let after = runner.snapshot(now);
+                        let expected = left.as_secs_f64() / speed.factor();
+                        if expected > 0.01 {
+                            prop_assert!(
+                                (after.remaining_seconds - expected).abs() < 1e-3,
+                                "{} s left after {:?}",
+                                after.remaining_seconds,
+                                command
+                            );
+                        }
+                    }
+                    SteerCommand::Shorten(by) if !deferred => {
+                        prop_assert_eq!(state == State::Paused, before == State::Paused);
+                        let after = runner.snapshot(now);
+                        let expected =
+                            snapshot.remaining_seconds - by.as_secs_f64() / speed.factor();
+                        if expected > 0.01 && after.segment == snapshot.segment {
+                            prop_assert!(
+                                (after.remaining_seconds - expected).abs() < 1e-3,
+                                "{} s left after {:?} from {} s; expected {}",
+                                after.remaining_seconds,
+                                command,
+                                snapshot.remaining_seconds,
+                                expected
+                            );
+                        }
+                    }
+                    SteerCommand::SetLeft(_) | SteerCommand::Shorten(_) | SteerCommand::Spin(_) => {
+                        prop_assert_eq!(state == State::Paused, before == State::Paused);
                     }
                     // A paused session extended stays paused; the time left grows by the
                     // extension (plan time, so divided by the speed), or, in overtime,
@@ -1018,4 +1062,200 @@ fn a_session_resumed_on_a_segment_start_announces_it() {
         "overtime begins at {deadline}, where the session was taken up, unannounced: \
          {events:?}"
     );
+}
+
+/// A session of one segment with a wheel of three entries and a rotation of three people.
+fn wheel_runner(draw: &str) -> Runner {
+    let plan = ValidPlan::from_toml(&format!(
+        r#"
+name = "wheel"
+[[segments]]
+title = "Scenario"
+duration = "30s"
+entries = ["Disk full", "DNS", "Expired certificate"]
+draw = "{draw}"
+rotation = ["Ana", "Budi", "Citra"]
+[[segments]]
+title = "Debrief"
+duration = "30s"
+"#
+    ))
+    .unwrap();
+    Runner::new(session_id(), plan, options(Speed::NORMAL), clock())
+}
+
+#[test]
+fn a_wheel_drawn_without_repetition_gives_every_entry_once_a_round() {
+    let mut runner = wheel_runner("without-repetition");
+    let (mut controller, _renderer) = test_engine();
+    let mut picks = Vec::new();
+    for i in 0..4u64 {
+        // The same roll every time: only what is left to draw changes the pick.
+        let now = at_seconds(5.0 + 6.0 * i as f64);
+        let event = runner
+            .steer(SteerCommand::Spin(0), now, &facilitator(), &mut controller)
+            .unwrap();
+        let SessionEvent::Spin {
+            spin: Some(spin), ..
+        } = event
+        else {
+            panic!("a spin event: {event:?}");
+        };
+        assert_eq!(spin.start_seconds, 5.0 + 6.0 * i as f64);
+        assert_eq!(spin.land_seconds, spin.start_seconds + 5.0);
+        picks.push(spin.entry);
+    }
+    assert_eq!(
+        picks,
+        ["Disk full", "DNS", "Expired certificate", "Disk full"],
+        "each once, then a new round"
+    );
+    let wheel = runner.snapshot(at_seconds(24.0)).wheel.unwrap();
+    assert_eq!(wheel.drawn, ["Disk full"]);
+    assert_eq!(wheel.last.unwrap().entry, "Disk full");
+    // The picks are in the history the journal keeps.
+    let spins: Vec<u32> = runner
+        .history()
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            Steer::Spin { entry, .. } => Some(*entry),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(spins, [0, 1, 2, 0]);
+}
+
+#[test]
+fn a_wheel_with_repetition_may_land_anywhere_and_a_segment_without_one_refuses() {
+    let mut runner = wheel_runner("with-repetition");
+    let (mut controller, _renderer) = test_engine();
+    for (roll, expected) in [(4u64, "DNS"), (4, "DNS"), (2, "Expired certificate")] {
+        runner
+            .steer(
+                SteerCommand::Spin(roll),
+                at_seconds(6.0),
+                &facilitator(),
+                &mut controller,
+            )
+            .unwrap();
+        assert_eq!(
+            runner
+                .snapshot(at_seconds(6.0))
+                .wheel
+                .unwrap()
+                .last
+                .unwrap()
+                .entry,
+            expected
+        );
+    }
+    // The debrief has no wheel.
+    let history = runner.history().clone();
+    let refused = runner.check(SteerCommand::Spin(0), at_seconds(40.0));
+    assert_eq!(refused, Err(SteerError::NoWheel("Debrief".into())));
+    assert_eq!(runner.history(), &history);
+    assert!(runner.snapshot(at_seconds(40.0)).wheel.is_none());
+}
+
+#[test]
+fn turns_of_a_rotation_are_announced_with_who_comes_next() {
+    let mut runner = wheel_runner("with-repetition");
+    let (mut controller, _renderer) = test_engine();
+    let pack = test_pack();
+    let mut turns = Vec::new();
+    for tenth in 0..=400u32 {
+        let now = at_seconds(f64::from(tenth) / 10.0);
+        for event in runner.pump(now, LOOKAHEAD, &mut controller, &pack) {
+            if let SessionEvent::Turn {
+                person, next, at, ..
+            } = event
+            {
+                turns.push((person, next, at.seconds));
+            }
+        }
+    }
+    let want = |person: &str, next: Option<&str>, seconds: f64| {
+        (person.to_owned(), next.map(str::to_owned), seconds)
+    };
+    assert_eq!(
+        turns,
+        [
+            want("Ana", Some("Budi"), 4.0),
+            want("Budi", Some("Citra"), 14.0),
+            want("Citra", None, 24.0),
+        ]
+    );
+    let turn = runner.snapshot(at_seconds(15.0)).turn.unwrap();
+    assert_eq!(
+        (turn.person.as_str(), turn.turn, turn.of, turn.ends_seconds),
+        ("Budi", 1, 3, 24.0)
+    );
+    assert!(
+        runner.snapshot(at_seconds(35.0)).turn.is_none(),
+        "the debrief has no rotation"
+    );
+}
+
+#[test]
+fn time_comes_off_a_segment_but_not_one_past_its_deadline() {
+    let mut runner = Runner::new(
+        session_id(),
+        plan(&[(60, true), (60, false)]),
+        options(Speed::NORMAL),
+        clock(),
+    );
+    let (mut controller, _renderer) = test_engine();
+    runner
+        .steer(
+            SteerCommand::Shorten(Duration::from_secs(20)),
+            at_seconds(14.0),
+            &facilitator(),
+            &mut controller,
+        )
+        .unwrap();
+    // 50 s were left at 14 s; 30 s are.
+    assert!((runner.snapshot(at_seconds(14.0)).remaining_seconds - 30.0).abs() < 1e-6);
+    runner
+        .steer(
+            SteerCommand::SetLeft(Duration::from_secs(5)),
+            at_seconds(20.0),
+            &facilitator(),
+            &mut controller,
+        )
+        .unwrap();
+    assert_eq!(runner.snapshot(at_seconds(26.0)).state, State::Overtime);
+    assert_eq!(
+        runner.check(
+            SteerCommand::Shorten(Duration::from_secs(60)),
+            at_seconds(26.0)
+        ),
+        Err(SteerError::NothingLeft)
+    );
+    // A time left in overtime is a fresh deadline.
+    runner
+        .steer(
+            SteerCommand::SetLeft(Duration::from_secs(10)),
+            at_seconds(30.0),
+            &facilitator(),
+            &mut controller,
+        )
+        .unwrap();
+    assert!((runner.snapshot(at_seconds(30.0)).remaining_seconds - 10.0).abs() < 1e-6);
+    assert_eq!(
+        runner.check(SteerCommand::Jump(2), at_seconds(31.0)),
+        Err(SteerError::NoSuchSegment {
+            number: 3,
+            count: 2
+        })
+    );
+    runner
+        .steer(
+            SteerCommand::Jump(1),
+            at_seconds(31.0),
+            &facilitator(),
+            &mut controller,
+        )
+        .unwrap();
+    assert_eq!(runner.snapshot(at_seconds(31.0)).segment, 1);
 }

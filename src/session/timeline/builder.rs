@@ -8,9 +8,12 @@ use crate::session::form::{Density, Part};
 use crate::session::history::Steer;
 use crate::session::plan::{EndAction, ValidPlan};
 
+use crate::session::wheel::{MIN_STRIKE_GAP, SPIN_LENGTH, SpinPath};
+
 use super::{
-    BUKA_LENGTH, BUKA_PHRASE, BeatMark, Instrument, MAX_OVERTIME_REMINDERS, OVERTIME_INTERVAL,
-    OVERTIME_MIN_GAP, RunEnd, SegmentRun, Speed, Stroke, StrokeKind, Timeline, TimelineOptions,
+    BUKA_LENGTH, BUKA_PHRASE, BeatMark, Instrument, MAX_OVERTIME_REMINDERS, MIN_BEAT_GAP,
+    OVERTIME_INTERVAL, OVERTIME_MIN_GAP, RunEnd, SegmentRun, Speed, Stroke, StrokeKind, Timeline,
+    TimelineOptions, WheelSpin,
 };
 
 /// A stroke before it has a frame.
@@ -62,6 +65,7 @@ pub(super) struct Builder<'a> {
     runs: Vec<SegmentRun>,
     waits: Vec<bool>,
     pauses: Vec<(Frame, Option<Frame>)>,
+    spins: Vec<WheelSpin>,
     end: Option<u64>,
 }
 
@@ -99,6 +103,7 @@ impl<'a> Builder<'a> {
             runs: Vec::new(),
             waits: Vec::new(),
             pauses: Vec::new(),
+            spins: Vec::new(),
             end: None,
         }
     }
@@ -375,67 +380,47 @@ impl<'a> Builder<'a> {
                 // While paused the position is frozen at the pause.
                 let from = cur.paused_at.unwrap_or(at);
                 let by = self.speed.frames(by, self.rate);
-                if cur.overtime.take().is_some() {
-                    // The gongan has been played out: a fresh deadline with its gong.
-                    cur.deadline = from.saturating_add(by);
-                    let of = self
-                        .plan
-                        .segments()
-                        .get(cur.segment)
-                        .map_or(1, |s| u16::try_from(s.pattern().len()).unwrap_or(u16::MAX));
-                    let frame = cur.deadline;
-                    cur.pending = self
-                        .beat_items(cur.segment, of)
-                        .into_iter()
-                        .map(|item| Pending { frame, item })
-                        .collect();
+                let deadline = if cur.overtime.is_some() {
+                    from.saturating_add(by)
                 } else {
-                    // Re-spread what has not sounded over the new remaining time: an affine
-                    // map of from..deadline onto from..deadline+by, so the gong lands
-                    // exactly on the new deadline.
-                    let old = cur.deadline;
-                    let new = old.saturating_add(by);
-                    let (span, new_span) = (old.saturating_sub(from), new.saturating_sub(from));
-                    cur.pending.retain(|p| {
-                        !matches!(
-                            p.item,
-                            Item::Stroke(Proto {
-                                kind: StrokeKind::Warning { .. },
-                                ..
-                            })
-                        )
-                    });
-                    for p in &mut cur.pending {
-                        let offset = p.frame.saturating_sub(from);
-                        let moved = if span == 0 {
-                            new_span
-                        } else {
-                            let scaled =
-                                u128::from(offset) * u128::from(new_span) / u128::from(span);
-                            u64::try_from(scaled).unwrap_or(u64::MAX)
-                        };
-                        p.frame = from.saturating_add(moved);
-                    }
-                    cur.deadline = new;
-                }
-                let warnings = self.warnings(cur.segment, cur.deadline, from);
-                cur.pending.extend(warnings);
-                cur.pending.sort_by_key(|p| p.frame);
-                if let Some(run) = self.runs.get_mut(cur.run) {
-                    run.deadline = Frame(cur.deadline);
-                }
+                    cur.deadline.saturating_add(by)
+                };
+                self.move_deadline(&mut cur, from, deadline);
                 Some(cur)
             }
-            Steer::Next { .. } | Steer::Previous { .. } => {
+            Steer::SetLeft { left, .. } => {
+                let from = cur.paused_at.unwrap_or(at);
+                let deadline = from.saturating_add(self.speed.frames(left, self.rate));
+                self.move_deadline(&mut cur, from, deadline);
+                Some(cur)
+            }
+            Steer::Spin { entry, .. } => {
+                self.spin(&cur, at, entry);
+                Some(cur)
+            }
+            Steer::Next { .. } | Steer::Previous { .. } | Steer::Jump { .. } => {
+                let count = self.plan.segments().len();
+                let target = match *event {
+                    Steer::Next { .. } => cur.segment + 1,
+                    Steer::Previous { .. } => cur.segment.saturating_sub(1),
+                    Steer::Jump { segment, .. } => usize::try_from(segment).unwrap_or(usize::MAX),
+                    _ => cur.segment,
+                };
+                if matches!(event, Steer::Jump { .. }) && target >= count {
+                    // A segment the plan does not have: nothing to do.
+                    return Some(cur);
+                }
                 self.end_pause(&mut cur, at);
                 cur.pending.clear();
-                let next = matches!(event, Steer::Next { .. });
-                let last = cur.segment + 1 >= self.plan.segments().len();
-                if next && last {
+                if target >= count {
                     self.session_end(&cur, at, RunEnd::Next);
                     return None;
                 }
-                let how = if next { RunEnd::Next } else { RunEnd::Previous };
+                let how = if target > cur.segment {
+                    RunEnd::Next
+                } else {
+                    RunEnd::Previous
+                };
                 self.close(&cur, at, how);
                 let suwuk = [
                     proto(Instrument::Kenong, Some(6), StrokeKind::Suwuk),
@@ -444,11 +429,6 @@ impl<'a> Builder<'a> {
                 for p in suwuk {
                     self.push(at, p, cur.segment, cur.run);
                 }
-                let target = if next {
-                    cur.segment + 1
-                } else {
-                    cur.segment.saturating_sub(1)
-                };
                 Some(self.start_run(target, at))
             }
             Steer::Stop { .. } => {
@@ -457,6 +437,132 @@ impl<'a> Builder<'a> {
                 None
             }
         }
+    }
+
+    /// Moves the deadline of `cur` to `deadline`, from frame `from` on (the steering's
+    /// frame, or the pause's while paused). In overtime the gongan has been played out:
+    /// the segment gets a fresh deadline with its gong. Otherwise what has not sounded is
+    /// re-spread over the new remaining time — an affine map of `from..old` onto
+    /// `from..deadline`, so the gong lands exactly on the new deadline — and, when that
+    /// squeezes it, the beats that would come closer than [`MIN_BEAT_GAP`] are left out.
+    /// Warnings are placed again for the new deadline.
+    fn move_deadline(&mut self, cur: &mut Current, from: u64, deadline: u64) {
+        if cur.overtime.take().is_some() {
+            let of = self
+                .plan
+                .segments()
+                .get(cur.segment)
+                .map_or(1, |s| u16::try_from(s.pattern().len()).unwrap_or(u16::MAX));
+            cur.pending = self
+                .beat_items(cur.segment, of)
+                .into_iter()
+                .map(|item| Pending {
+                    frame: deadline,
+                    item,
+                })
+                .collect();
+        } else {
+            let old = cur.deadline;
+            let (span, new_span) = (old.saturating_sub(from), deadline.saturating_sub(from));
+            cur.pending.retain(|p| {
+                !matches!(
+                    p.item,
+                    Item::Stroke(Proto {
+                        kind: StrokeKind::Warning { .. },
+                        ..
+                    })
+                )
+            });
+            let gap = Speed::NORMAL.frames(MIN_BEAT_GAP, self.rate);
+            let squeezed = new_span < span;
+            // The frame of the last beat kept; the deadline's own beat is always kept.
+            let mut kept = from;
+            cur.pending.retain_mut(|p| {
+                let on_deadline = p.frame >= old;
+                let offset = p.frame.saturating_sub(from);
+                let moved = if span == 0 {
+                    new_span
+                } else {
+                    let scaled = u128::from(offset) * u128::from(new_span) / u128::from(span);
+                    u64::try_from(scaled).unwrap_or(u64::MAX)
+                };
+                p.frame = from.saturating_add(moved);
+                if on_deadline || !squeezed {
+                    return true;
+                }
+                // A beat is kept with room before the deadline's, and after the last
+                // kept one (the strokes of one beat share its frame).
+                let room = p.frame.saturating_add(gap) <= deadline
+                    && (p.frame == kept || p.frame >= kept.saturating_add(gap));
+                if room {
+                    kept = p.frame;
+                }
+                room
+            });
+        }
+        cur.deadline = deadline;
+        let warnings = self.warnings(cur.segment, cur.deadline, from);
+        cur.pending.extend(warnings);
+        cur.pending.sort_by_key(|p| p.frame);
+        if let Some(run) = self.runs.get_mut(cur.run) {
+            run.deadline = Frame(cur.deadline);
+        }
+    }
+
+    /// Spins the wheel of `cur`'s segment at `at`, landing on `entry`: a bonang run that
+    /// slows down, each stroke an entry passing the pointer (its pitch the entry's), and
+    /// the gong with the last. A spin still turning stops where the new one begins. An
+    /// entry the segment does not have is ignored.
+    fn spin(&mut self, cur: &Current, at: u64, entry: u32) {
+        let entries = self
+            .plan
+            .segments()
+            .get(cur.segment)
+            .map_or(0, |s| s.entries().len());
+        if usize::try_from(entry).map_or(true, |e| e >= entries) {
+            return;
+        }
+        self.strokes
+            .retain(|s| !(matches!(s.kind, StrokeKind::Spin { .. }) && s.frame.0 >= at));
+        let from = self
+            .spins
+            .iter()
+            .rev()
+            .find(|s| s.segment == cur.segment)
+            .map_or(0, |s| s.path.to as usize);
+        let path = SpinPath::new(entries, from, entry as usize);
+        let length = Speed::NORMAL.frames(SPIN_LENGTH, self.rate);
+        let gap = MIN_STRIKE_GAP.as_secs_f64() / SPIN_LENGTH.as_secs_f64();
+        let bonang_pitches = u32::from(Instrument::Bonang.max_variant()).max(1);
+        for strike in path.strikes(gap) {
+            let offset = (strike.at * length as f64).round() as u64;
+            let frame = at.saturating_add(offset.min(length));
+            let kind = StrokeKind::Spin {
+                landing: strike.landing,
+            };
+            let pitch = u8::try_from(strike.entry % bonang_pitches + 1).unwrap_or(1);
+            self.push(
+                frame,
+                proto(Instrument::Bonang, Some(pitch), kind),
+                cur.segment,
+                cur.run,
+            );
+            if strike.landing {
+                self.push(
+                    frame,
+                    proto(Instrument::Gong, None, kind),
+                    cur.segment,
+                    cur.run,
+                );
+            }
+        }
+        self.spins.push(WheelSpin {
+            segment: cur.segment,
+            run: cur.run,
+            start: Frame(at),
+            land: Frame(at.saturating_add(length)),
+            path,
+        });
     }
 
     /// Stops the session at `at`, inside the opening phrase: the phrase's strokes from `at`
@@ -471,8 +577,10 @@ impl<'a> Builder<'a> {
         self.session_end(&cur, at, RunEnd::Stop);
     }
 
-    /// Ends the session at `at` with the gong ageng.
+    /// Ends the session at `at` with the gong ageng; a spin still turning stops there.
     fn session_end(&mut self, cur: &Current, at: u64, how: RunEnd) {
+        self.strokes
+            .retain(|s| !(matches!(s.kind, StrokeKind::Spin { .. }) && s.frame.0 > at));
         self.push(
             at,
             proto(Instrument::Kenong, Some(6), StrokeKind::SessionEnd),
@@ -502,6 +610,7 @@ impl<'a> Builder<'a> {
             beats: self.beats,
             runs: self.runs,
             pauses: self.pauses,
+            spins: self.spins,
             planned_end: Frame(planned_end),
             end: self.end.map(Frame),
             waits: self.waits,

@@ -111,6 +111,12 @@ pub enum StrokeKind {
     SessionEnd,
     /// The strokes that close a segment early when the facilitator moves on.
     Suwuk,
+    /// A stroke of a wheel's spin: the bonang run as entries pass the pointer, and the
+    /// gong it lands with.
+    Spin {
+        /// Whether the wheel stops on this stroke (on the picked entry).
+        landing: bool,
+    },
 }
 
 impl Stroke {
@@ -132,7 +138,7 @@ impl Stroke {
             {
                 &[Role::Deadline]
             }
-            StrokeKind::Beat { .. } => &[],
+            StrokeKind::Beat { .. } | StrokeKind::Spin { .. } => &[],
         }
     }
 }

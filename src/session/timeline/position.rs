@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::audio::Frame;
+use crate::session::wheel::SpinPath;
 
 use super::Timeline;
 
@@ -19,6 +20,21 @@ pub struct BeatMark {
     pub beat: u16,
     /// Beats in the form; `beat == of` is the gong.
     pub of: u16,
+}
+
+/// One spin of a segment's wheel: when it begins and lands, and how it travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WheelSpin {
+    /// The plan segment whose wheel it is.
+    pub segment: usize,
+    /// The segment run it happened in.
+    pub run: usize,
+    /// When its run begins.
+    pub start: Frame,
+    /// When it lands, with the gong (unless a later spin or the end cut it short).
+    pub land: Frame,
+    /// From which entry to which, passing how many.
+    pub path: SpinPath,
 }
 
 /// How a segment run ended.

@@ -26,6 +26,7 @@ fn plan(specs: &[Spec]) -> ValidPlan {
                     .map(|w| SegmentDuration::new(Duration::from_millis(*w)).to_string())
                     .collect(),
                 notes: String::new(),
+                ..RawSegment::default()
             })
             .collect(),
     }
@@ -550,7 +551,7 @@ proptest! {
     #[test]
     fn every_timeline_keeps_its_invariants(
         specs in prop::collection::vec((auto_segment(), any::<bool>()), 1..6),
-        events in prop::collection::vec((0u64..6, 0u64..secs(3 * 3600), 1u64..600), 0..8),
+        events in prop::collection::vec((0u64..8, 0u64..secs(3 * 3600), 0u64..600), 0..8),
     ) {
         let specs: Vec<Spec> = specs
             .into_iter()
@@ -573,7 +574,9 @@ proptest! {
                 2 => Steer::Next { at: at_frame },
                 3 => Steer::Previous { at: at_frame },
                 4 => Steer::Stop { at: at_frame },
-                _ => Steer::Extend { at: at_frame, by: Duration::from_secs(by) },
+                5 => Steer::SetLeft { at: at_frame, left: Duration::from_secs(by) },
+                6 => Steer::Jump { at: at_frame, segment: (by % 7) as u32 },
+                _ => Steer::Extend { at: at_frame, by: Duration::from_secs(by.max(1)) },
             };
             if history.push(event).is_err() {
                 break; // after a stop
@@ -699,4 +702,243 @@ fn a_stop_during_the_opening_phrase_ends_the_session_there() {
     let last = t.strokes().last().unwrap();
     assert_eq!((last.instrument, last.frame), (Instrument::Gong, at));
     assert_eq!(t.runs()[0].end, Some(at));
+}
+
+/// A plan of two 20-minute lancaran segments, the first with a wheel of four entries.
+fn wheel_plan() -> ValidPlan {
+    ValidPlan::from_toml(
+        r#"
+name = "wheel"
+[[segments]]
+title = "Scenario"
+duration = "20m"
+entries = ["Ana", "Budi", "Citra", "Dewi"]
+[[segments]]
+title = "Debrief"
+duration = "20m"
+"#,
+    )
+    .unwrap()
+}
+
+#[test]
+fn setting_the_time_left_lands_the_gong_on_the_new_deadline_without_crowding() {
+    let p = plan(&[
+        (20 * 60_000, "ladrang", "full", "auto", vec![]),
+        (60_000, "lancaran", "normal", "auto", vec![]),
+    ]);
+    let at = BUKA + secs(60);
+    let t = run(
+        &p,
+        &[Steer::SetLeft {
+            at: Frame(at),
+            left: Duration::from_secs(3),
+        }],
+    );
+    let run0 = t.runs()[0];
+    assert_eq!(run0.deadline, Frame(at + secs(3)));
+    assert_eq!(run0.end, Some(Frame(at + secs(3))));
+    let after: Vec<&Stroke> = t
+        .strokes()
+        .iter()
+        .filter(|s| s.run == 0 && s.frame.0 >= at)
+        .collect();
+    let last = after.last().unwrap();
+    assert_eq!(
+        (last.instrument, last.frame),
+        (Instrument::Suwukan, Frame(at + secs(3)))
+    );
+    // Ladrang's 32 beats would come every 94 ms in 3 s: the kept ones are 250 ms apart.
+    let mut frames: Vec<u64> = after.iter().map(|s| s.frame.0).collect();
+    frames.dedup();
+    assert!(frames.len() > 2 && frames.len() < 14, "{frames:?}");
+    let gap = Speed::NORMAL.frames(MIN_BEAT_GAP, RATE);
+    assert!(frames.windows(2).all(|w| w[1] - w[0] >= gap), "{frames:?}");
+    // The next segment starts on the new deadline.
+    assert_eq!(t.runs()[1].start, Frame(at + secs(3)));
+}
+
+#[test]
+fn no_time_left_ends_the_segment_now_on_its_gong_alone() {
+    let p = plan(&[
+        (20 * 60_000, "lancaran", "normal", "auto", vec![60_000]),
+        (60_000, "lancaran", "normal", "auto", vec![]),
+    ]);
+    let at = BUKA + secs(60);
+    let t = run(
+        &p,
+        &[Steer::SetLeft {
+            at: Frame(at),
+            left: Duration::ZERO,
+        }],
+    );
+    let now: Vec<Instrument> = t
+        .strokes()
+        .iter()
+        .filter(|s| s.run == 0 && s.frame.0 == at)
+        .map(|s| s.instrument)
+        .collect();
+    assert_eq!(
+        now,
+        [Instrument::Kenong, Instrument::Suwukan],
+        "one gongan end, not the whole rest at once"
+    );
+    assert!(
+        t.strokes()
+            .iter()
+            .all(|s| !matches!(s.kind, StrokeKind::Warning { .. }))
+    );
+    assert_eq!(t.runs()[1].start, Frame(at));
+}
+
+#[test]
+fn a_jump_goes_to_any_segment_and_one_the_plan_lacks_is_ignored() {
+    let p = plan(&[
+        (60_000, "lancaran", "normal", "auto", vec![]),
+        (60_000, "lancaran", "normal", "auto", vec![]),
+        (60_000, "lancaran", "normal", "auto", vec![]),
+    ]);
+    let t = run(
+        &p,
+        &[
+            Steer::Jump {
+                at: Frame(BUKA + secs(10)),
+                segment: 2,
+            },
+            Steer::Jump {
+                at: Frame(BUKA + secs(20)),
+                segment: 9,
+            },
+            Steer::Jump {
+                at: Frame(BUKA + secs(30)),
+                segment: 0,
+            },
+        ],
+    );
+    let runs: Vec<(usize, u64, Option<RunEnd>)> = t
+        .runs()
+        .iter()
+        .map(|r| (r.segment, r.start.0, r.ended_by))
+        .collect();
+    assert_eq!(
+        runs[..3],
+        [
+            (0, BUKA, Some(RunEnd::Next)),
+            (2, BUKA + secs(10), Some(RunEnd::Previous)),
+            (0, BUKA + secs(30), Some(RunEnd::Deadline)),
+        ]
+    );
+    let suwuk = t
+        .strokes()
+        .iter()
+        .filter(|s| s.kind == StrokeKind::Suwuk)
+        .count();
+    assert_eq!(
+        suwuk, 4,
+        "two jumps, each closing its segment with kenong and suwukan"
+    );
+}
+
+#[test]
+fn a_spin_lands_with_the_gong_on_the_picked_entry_and_moves_no_deadline() {
+    let p = wheel_plan();
+    let at = BUKA + secs(30);
+    let plain = run(&p, &[]);
+    let t = run(
+        &p,
+        &[Steer::Spin {
+            at: Frame(at),
+            entry: 2,
+        }],
+    );
+    let spin: Vec<&Stroke> = t
+        .strokes()
+        .iter()
+        .filter(|s| matches!(s.kind, StrokeKind::Spin { .. }))
+        .collect();
+    let land = at + Speed::NORMAL.frames(crate::session::wheel::SPIN_LENGTH, RATE);
+    let last = spin.last().unwrap();
+    assert_eq!(
+        (last.instrument, last.frame, last.kind),
+        (
+            Instrument::Gong,
+            Frame(land),
+            StrokeKind::Spin { landing: true }
+        )
+    );
+    let landing_bonang = spin
+        .iter()
+        .find(|s| {
+            s.instrument == Instrument::Bonang && s.kind == (StrokeKind::Spin { landing: true })
+        })
+        .unwrap();
+    assert_eq!(
+        landing_bonang.variant,
+        Some(3),
+        "entry 2 is the bonang's third pitch"
+    );
+    assert!(spin.iter().all(|s| s.frame.0 > at && s.frame.0 <= land));
+    let gaps: Vec<u64> = spin
+        .windows(2)
+        .map(|w| w[1].frame.0 - w[0].frame.0)
+        .filter(|g| *g > 0)
+        .collect();
+    assert!(gaps.first() < gaps.last(), "it slows down: {gaps:?}");
+    // Everything else is as it was.
+    let others = |t: &Timeline| {
+        t.strokes()
+            .iter()
+            .filter(|s| !matches!(s.kind, StrokeKind::Spin { .. }))
+            .copied()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(others(&t), others(&plain));
+    assert_eq!(t.spins().len(), 1);
+    assert_eq!((t.spins()[0].path.from, t.spins()[0].path.to), (0, 2));
+}
+
+#[test]
+fn the_next_spin_starts_where_the_last_landed_and_a_stop_cuts_one_short() {
+    let p = wheel_plan();
+    let first = BUKA + secs(30);
+    let second = first + secs(10);
+    let stop = second + secs(2);
+    let t = run(
+        &p,
+        &[
+            Steer::Spin {
+                at: Frame(first),
+                entry: 2,
+            },
+            Steer::Spin {
+                at: Frame(second),
+                entry: 1,
+            },
+            Steer::Stop { at: Frame(stop) },
+        ],
+    );
+    assert_eq!((t.spins()[1].path.from, t.spins()[1].path.to), (2, 1));
+    let late = t
+        .strokes()
+        .iter()
+        .filter(|s| matches!(s.kind, StrokeKind::Spin { .. }) && s.frame.0 > stop)
+        .count();
+    assert_eq!(late, 0, "the wheel stops with the session");
+    // An entry the wheel lacks, or a segment without one, spins nothing.
+    let t = run(
+        &p,
+        &[Steer::Spin {
+            at: Frame(first),
+            entry: 4,
+        }],
+    );
+    assert!(t.spins().is_empty());
+    let t = run(
+        &p,
+        &[Steer::Spin {
+            at: Frame(BUKA + secs(20 * 60 + 5)),
+            entry: 0,
+        }],
+    );
+    assert!(t.spins().is_empty());
 }
