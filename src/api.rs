@@ -122,6 +122,31 @@ pub struct Extend {
     pub by: Option<Actor>,
 }
 
+/// Take time off the current segment (`−1 min`), or set its time left.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimeChange {
+    /// Seconds of plan time: taken off (`/shorten`, more than 0) or left
+    /// (`/time-left`, 0 ends the segment now on its gong); at most 86400.
+    pub seconds: f64,
+    /// Who is acting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub by: Option<Actor>,
+}
+
+/// Jump to a segment of the plan.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Jump {
+    /// The plan segment, from 0 (as `segment` in the snapshot).
+    pub segment: usize,
+    /// Who is acting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub by: Option<Actor>,
+}
+
 /// A login.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

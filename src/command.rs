@@ -36,6 +36,8 @@ pub enum Command {
     Steer(SteerCommand),
     /// Start a session of a plan (a template or a saved plan).
     Start(PlanId),
+    /// Spin the current segment's wheel (the server picks where it lands).
+    Spin,
     /// Say how the session stands.
     Status,
     /// Say what can be done.
@@ -51,6 +53,9 @@ pub enum CommandError {
     /// `start` without a plan, or with a name that cannot be a plan's.
     #[error("start needs a plan's id, like `start wheel-of-misfortune`")]
     Plan,
+    /// `jump` without a segment number from 1.
+    #[error("jump needs a segment's number from 1, like `jump 3`")]
+    Segment,
     /// `extend` / `+` with a length that cannot be read or is out of range.
     #[error(
         "{0:?} is not a length of time to add: write it like `+2m`, `+30s` or `extend 1m30s` (at most 24h)"
@@ -70,8 +75,9 @@ pub enum CommandError {
 }
 
 /// The words that are not instruments.
-const KEYWORDS: [&str; 10] = [
+const KEYWORDS: [&str; 15] = [
     "next", "previous", "pause", "resume", "stop", "extend", "start", "status", "help", "cue",
+    "shorten", "left", "jump", "goto", "spin",
 ];
 
 impl Command {
@@ -104,7 +110,13 @@ impl Command {
             // `+2m`, and `+ 2m` as people type it too.
             let mut length = length.to_owned();
             length.extend(rest.iter().copied());
-            return parse_extend(&length);
+            return parse_length(&length).map(|l| Command::Steer(SteerCommand::Extend(l)));
+        }
+        if let Some(length) = first.strip_prefix('-') {
+            // `-1m`: a minute less.
+            let mut length = length.to_owned();
+            length.extend(rest.iter().copied());
+            return parse_length(&length).map(|l| Command::Steer(SteerCommand::Shorten(l)));
         }
         match first {
             "next" => none_after(Command::Steer(SteerCommand::Next)),
@@ -114,7 +126,23 @@ impl Command {
             "stop" | "end" => none_after(Command::Steer(SteerCommand::Stop)),
             "status" => none_after(Command::Status),
             "help" | "?" => Ok(Command::Help),
-            "extend" => parse_extend(&rest.concat()),
+            "extend" => {
+                parse_length(&rest.concat()).map(|l| Command::Steer(SteerCommand::Extend(l)))
+            }
+            "shorten" => {
+                parse_length(&rest.concat()).map(|l| Command::Steer(SteerCommand::Shorten(l)))
+            }
+            "left" => parse_time_left(&rest.concat()),
+            "jump" | "goto" => match rest.as_slice() {
+                [number] => number
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|n| n.checked_sub(1))
+                    .map(|segment| Command::Steer(SteerCommand::Jump(segment)))
+                    .ok_or(CommandError::Segment),
+                _ => Err(CommandError::Segment),
+            },
+            "spin" => none_after(Command::Spin),
             "start" => match rest.as_slice() {
                 [plan] => PlanId::parse(plan)
                     .map(Command::Start)
@@ -149,6 +177,9 @@ impl Command {
             Command::Steer(SteerCommand::Resume) => Permission::Resume,
             Command::Steer(SteerCommand::Stop) => Permission::Stop,
             Command::Steer(SteerCommand::Extend(_)) => Permission::Extend,
+            Command::Steer(SteerCommand::Shorten(_) | SteerCommand::SetLeft(_)) => Permission::Time,
+            Command::Steer(SteerCommand::Jump(_)) => Permission::Jump,
+            Command::Steer(SteerCommand::Spin(_)) | Command::Spin => Permission::Spin,
             Command::Start(_) => Permission::Start,
             Command::Status | Command::Help => Permission::Status,
         }
@@ -192,8 +223,22 @@ fn cue(instrument: &str, rest: &[&str]) -> Result<Command, CommandError> {
     })
 }
 
-/// `2m`, `1m30s`, `90s`; a bare number is minutes (`+2` in chat means two minutes).
-fn parse_extend(text: &str) -> Result<Command, CommandError> {
+/// `2m`, `1m30s`, `90s`; a bare number is minutes (`+2` in chat means two minutes). More
+/// than zero, at most [`MAX_EXTEND`].
+fn parse_length(text: &str) -> Result<Duration, CommandError> {
+    let length = read_length(text)?;
+    if length.is_zero() {
+        return Err(CommandError::Length(text.to_owned()));
+    }
+    Ok(length)
+}
+
+/// `left 5m`: the time left, zero (end the segment now) to [`MAX_EXTEND`].
+fn parse_time_left(text: &str) -> Result<Command, CommandError> {
+    read_length(text).map(|left| Command::Steer(SteerCommand::SetLeft(left)))
+}
+
+fn read_length(text: &str) -> Result<Duration, CommandError> {
     let wrong = || CommandError::Length(text.to_owned());
     let length = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         let minutes: u64 = text.parse().map_err(|_| wrong())?;
@@ -201,10 +246,10 @@ fn parse_extend(text: &str) -> Result<Command, CommandError> {
     } else {
         text.parse::<SegmentDuration>().map_err(|_| wrong())?.get()
     };
-    if length.is_zero() || length > MAX_EXTEND {
+    if length > MAX_EXTEND {
         return Err(wrong());
     }
-    Ok(Command::Steer(SteerCommand::Extend(length)))
+    Ok(length)
 }
 
 impl fmt::Display for Command {
@@ -222,6 +267,14 @@ impl fmt::Display for Command {
             Command::Steer(SteerCommand::Extend(length)) => {
                 write!(f, "extend {}", SegmentDuration::new(*length))
             }
+            Command::Steer(SteerCommand::Shorten(length)) => {
+                write!(f, "shorten {}", SegmentDuration::new(*length))
+            }
+            Command::Steer(SteerCommand::SetLeft(left)) => {
+                write!(f, "left {}", SegmentDuration::new(*left))
+            }
+            Command::Steer(SteerCommand::Jump(segment)) => write!(f, "jump {}", segment + 1),
+            Command::Steer(SteerCommand::Spin(_)) | Command::Spin => f.write_str("spin"),
             Command::Steer(steer) => f.write_str(steer.name()),
             Command::Start(plan) => write!(f, "start {plan}"),
             Command::Status => f.write_str("status"),
@@ -241,7 +294,9 @@ impl FromStr for Command {
 pub const HELP: &str = "\
 `gong` or `kenong 3`: strike an instrument now
 `next` · `previous` · `pause` · `resume` · `stop`: steer the session
-`+2m` or `extend 2m`: give the current segment more time
+`+2m` or `extend 2m`: give the current segment more time; `-1m`: a minute less
+`left 5m`: set the current segment's time left · `jump 3`: go to segment 3
+`spin`: spin the segment's wheel
 `start wheel-of-misfortune`: start a session of a plan
 `status`: where the session is
 `help`: this";
@@ -263,6 +318,12 @@ pub enum Permission {
     Stop,
     /// `extend`.
     Extend,
+    /// `shorten` and `left`: take time off, set the time left.
+    Time,
+    /// `jump` to any segment.
+    Jump,
+    /// `spin` the wheel.
+    Spin,
     /// `start` a session of any plan.
     Start,
     /// `status` (and `help`).
@@ -275,7 +336,7 @@ pub enum Permission {
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 #[error(
     "{0:?} is not something a link may do: use next, previous, pause, resume, stop, extend, \
-     start, status, listen, cue (any instrument) or cue:INSTRUMENT"
+     time, jump, spin, start, status, listen, cue (any instrument) or cue:INSTRUMENT"
 )]
 pub struct PermissionError(pub String);
 
@@ -295,6 +356,9 @@ impl Permission {
             "resume" => Permission::Resume,
             "stop" => Permission::Stop,
             "extend" => Permission::Extend,
+            "time" => Permission::Time,
+            "jump" => Permission::Jump,
+            "spin" => Permission::Spin,
             "start" => Permission::Start,
             "status" => Permission::Status,
             "listen" => Permission::Listen,
@@ -350,6 +414,9 @@ impl fmt::Display for Permission {
             Permission::Resume => f.write_str("resume"),
             Permission::Stop => f.write_str("stop"),
             Permission::Extend => f.write_str("extend"),
+            Permission::Time => f.write_str("time"),
+            Permission::Jump => f.write_str("jump"),
+            Permission::Spin => f.write_str("spin"),
             Permission::Start => f.write_str("start"),
             Permission::Status => f.write_str("status"),
             Permission::Listen => f.write_str("listen"),
@@ -461,6 +528,53 @@ mod test {
     }
 
     #[test]
+    fn time_jumps_and_the_wheel_have_their_words() {
+        let steer = |text: &str| Command::parse(text).unwrap();
+        assert_eq!(
+            steer("-1m"),
+            Command::Steer(SteerCommand::Shorten(Duration::from_secs(60)))
+        );
+        assert_eq!(
+            steer("- 2"),
+            Command::Steer(SteerCommand::Shorten(Duration::from_secs(120)))
+        );
+        assert_eq!(
+            steer("shorten 30s"),
+            Command::Steer(SteerCommand::Shorten(Duration::from_secs(30)))
+        );
+        assert_eq!(
+            steer("left 5m"),
+            Command::Steer(SteerCommand::SetLeft(Duration::from_secs(300)))
+        );
+        assert_eq!(
+            steer("left 0s"),
+            Command::Steer(SteerCommand::SetLeft(Duration::ZERO))
+        );
+        assert_eq!(steer("jump 3"), Command::Steer(SteerCommand::Jump(2)));
+        assert_eq!(steer("goto 1"), Command::Steer(SteerCommand::Jump(0)));
+        assert_eq!(steer("Spin"), Command::Spin);
+        for (bad, error) in [
+            ("jump 0", CommandError::Segment),
+            ("jump", CommandError::Segment),
+            ("jump two", CommandError::Segment),
+            ("-0m", CommandError::Length("0m".into())),
+            ("left 25h", CommandError::Length("25h".into())),
+        ] {
+            assert_eq!(Command::parse(bad), Err(error), "{bad}");
+        }
+        assert!(matches!(
+            Command::parse("spin now"),
+            Err(CommandError::Extra { .. })
+        ));
+        for text in ["shorten 1m", "left 5m", "jump 3", "spin"] {
+            assert_eq!(steer(text).to_string(), text);
+        }
+        assert_eq!(steer("-1m").permission(), Permission::Time);
+        assert_eq!(steer("jump 2").permission(), Permission::Jump);
+        assert_eq!(steer("spin").permission(), Permission::Spin);
+    }
+
+    #[test]
     fn permissions_read_as_a_list_and_cue_allows_every_instrument() {
         let list = Permission::parse_list("next, pause,cue:gong,next").unwrap();
         assert_eq!(
@@ -477,7 +591,7 @@ mod test {
         assert!(!list.iter().any(|p| p.allows(&kenong)));
         assert!(Permission::Cue(None).allows(&kenong));
         assert!(!Permission::Next.allows(&Permission::Pause));
-        for bad in ["", "jump", "cue:", "cue:next", "cue:../x", ","] {
+        for bad in ["", "leap", "cue:", "cue:next", "cue:spin", "cue:../x", ","] {
             assert!(Permission::parse_list(bad).is_err(), "{bad:?}");
         }
         for permission in &list {

@@ -10,6 +10,7 @@
 //!   events at session-relative frames.
 //! - [`timeline`](mod@timeline): the pure function [`timeline()`] from a plan, a history and options to
 //!   every stroke at its exact frame, plus queries the session actor and the HTTP API need.
+//! - [`wheel`]: how a segment's wheel spins and its rotation shares out turns.
 //! - [`templates()`]: the built-in plans, embedded in the binary.
 
 pub mod clock;
@@ -26,6 +27,7 @@ pub mod render;
 pub mod runner;
 mod templates;
 pub mod timeline;
+pub mod wheel;
 
 pub use clock::{Moment, SessionClock, rfc3339};
 pub use conductor::{
@@ -38,7 +40,7 @@ pub use duration::{DurationError, SegmentDuration};
 pub use event::SessionEvent;
 pub use form::{Beat, Density, Form, FormError, Part, Pattern, PatternError};
 pub use history::{History, HistoryError, Steer};
-pub use plan::{EndAction, Plan, PlanError, PlanId, RawSegment, Segment, ValidPlan};
+pub use plan::{Draw, EndAction, Plan, PlanError, PlanId, RawSegment, Segment, ValidPlan};
 pub use record::{
     Action, Actor, ActorError, Ending, Journal, JournalEntry, JournalError, MemoryJournal,
     NoJournal, RecordError, SessionId, SessionRecord,

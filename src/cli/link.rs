@@ -154,6 +154,8 @@ fn example_action(permission: &Permission) -> Option<String> {
         Permission::Cue(None) => "gong".to_owned(),
         Permission::Cue(Some(instrument)) => instrument.clone(),
         Permission::Extend => "+2m".to_owned(),
+        Permission::Time => "-1m".to_owned(),
+        Permission::Jump => "jump%202".to_owned(),
         Permission::Start => "start%20practice-of-practice".to_owned(),
         Permission::Listen => return None,
         other => other.to_string(),

@@ -296,6 +296,38 @@ fn describe(event: &SessionEvent) -> String {
             "{} {strokes} strokes missed: the sound stalled past their moment",
             stamp(at.seconds)
         ),
+        SessionEvent::TimeLeftSet {
+            at,
+            by,
+            left_seconds,
+        } => format!(
+            "{} time left set to {} ({by})",
+            stamp(at.seconds),
+            clock(*left_seconds)
+        ),
+        SessionEvent::Jumped { at, by, segment } => format!(
+            "{} jumped to segment {} ({by})",
+            stamp(at.seconds),
+            segment + 1
+        ),
+        SessionEvent::Spin { at, by, spin } => match spin {
+            Some(spin) => format!(
+                "{} the wheel spins ({by}) and lands on '{}' at {}",
+                stamp(at.seconds),
+                clean(&spin.entry),
+                stamp(spin.land_seconds)
+            ),
+            None => format!("{} the wheel spins ({by})", stamp(at.seconds)),
+        },
+        SessionEvent::Turn {
+            at, person, next, ..
+        } => {
+            let next = next
+                .as_deref()
+                .map(|n| format!(", then {}", clean(n)))
+                .unwrap_or_default();
+            format!("{} {}'s turn{next}", stamp(at.seconds), clean(person))
+        }
         SessionEvent::Finished { .. } => "finished".to_owned(),
     }
 }

@@ -66,6 +66,13 @@ pub async fn act(state: &AppState, command: Command, by: Actor) -> Result<Acted,
             command,
             snapshot: Box::new(conductor.steer(command, by).await?),
         },
+        Command::Spin => {
+            let command = SteerCommand::Spin(roll());
+            Acted::Steered {
+                command,
+                snapshot: Box::new(conductor.steer(command, by).await?),
+            }
+        }
         Command::Start(plan_id) => {
             let (plan, _) = state.plans().get(&plan_id).await?;
             Acted::Started(Box::new(conductor.start(plan, Speed::NORMAL, by).await?))
@@ -86,6 +93,17 @@ impl Acted {
             Acted::Cued { what, receipt } => {
                 format!("{what} in {:.1} s", receipt.in_seconds.max(0.0))
             }
+            Acted::Steered {
+                command: SteerCommand::Spin(_),
+                snapshot,
+            } => match snapshot.wheel.as_ref().and_then(|w| w.last.as_ref()) {
+                Some(spin) => format!(
+                    "the wheel lands on \"{}\" in {:.0} s",
+                    clean(&spin.entry),
+                    (spin.land_seconds - snapshot.now.seconds).max(0.0)
+                ),
+                None => format!("spin: {}", status_line(snapshot)),
+            },
             Acted::Steered { command, snapshot } => {
                 format!("{}: {}", command.name(), status_line(snapshot))
             }
@@ -105,6 +123,18 @@ impl Acted {
     pub fn is_public(&self) -> bool {
         !matches!(self, Acted::Status(_) | Acted::Help)
     }
+}
+
+/// A random roll for a spin (the session core picks with it, deterministically). From
+/// the operating system; should it fail, the clock's nanoseconds are random enough for a
+/// wheel.
+#[must_use]
+pub fn roll() -> u64 {
+    getrandom::u64().unwrap_or_else(|_| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    })
 }
 
 /// `"Game day" · segment 2/5 "Investigate" · 4:12 left · running`.

@@ -68,8 +68,64 @@ pub struct SnapshotDoc {
     pub form: String,
     /// The next segment's title.
     pub next: Option<String>,
+    /// The current segment's wheel, if its plan gives it `entries`.
+    pub wheel: Option<WheelDoc>,
+    /// Whose turn it is, if the current segment has a `rotation`.
+    pub turn: Option<TurnDoc>,
     /// Every segment.
     pub segments: Vec<SegmentStatusDoc>,
+}
+
+/// A segment's wheel.
+#[derive(Serialize, ToSchema)]
+pub struct WheelDoc {
+    /// The entries, in order round the wheel.
+    pub entries: Vec<String>,
+    /// `with-repetition` or `without-repetition`.
+    pub draw: String,
+    /// The entries drawn in this round, in order.
+    pub drawn: Vec<String>,
+    /// The last spin in this segment.
+    pub last: Option<SpinDoc>,
+}
+
+/// One spin: where it lands and how it gets there. After a fraction `x` of the spin,
+/// `steps·(1 − (1 − x)²)` entries have passed the pointer since `from`.
+#[derive(Serialize, ToSchema)]
+pub struct SpinDoc {
+    /// The plan segment.
+    pub segment: usize,
+    /// The entry it lands on.
+    pub entry: String,
+    /// Its index in `entries`.
+    pub index: usize,
+    /// The wheel's entries.
+    pub entries: Vec<String>,
+    /// The entry under the pointer when it began.
+    pub from: usize,
+    /// Entries that pass the pointer.
+    pub steps: u32,
+    /// Session seconds when it began.
+    pub start_seconds: f64,
+    /// Session seconds when it lands, with the gong.
+    pub land_seconds: f64,
+    /// The same instant, UTC (RFC 3339).
+    pub lands_at: String,
+}
+
+/// Whose turn it is.
+#[derive(Serialize, ToSchema)]
+pub struct TurnDoc {
+    /// Who has the floor.
+    pub person: String,
+    /// Who comes next.
+    pub next: Option<String>,
+    /// Which turn, from 0.
+    pub turn: usize,
+    /// How many turns.
+    pub of: usize,
+    /// Session seconds when this turn ends.
+    pub ends_seconds: f64,
 }
 
 /// A moment of session time.
@@ -127,6 +183,12 @@ pub struct SegmentDoc {
     pub warnings: Option<Vec<String>>,
     /// Notes for the facilitator.
     pub notes: Option<String>,
+    /// A wheel to spin in this segment: people, topics, past incidents (at most 60).
+    pub entries: Option<Vec<String>>,
+    /// `with-repetition` (default) or `without-repetition`.
+    pub draw: Option<String>,
+    /// People who take the segment in turns, in order.
+    pub rotation: Option<Vec<String>>,
 }
 
 /// The API.
@@ -168,6 +230,10 @@ pub struct SegmentDoc {
         session::previous,
         session::stop,
         session::extend,
+        session::shorten,
+        session::time_left,
+        session::jump,
+        session::spin,
         history::list,
         history::get,
         history::plan,
@@ -299,7 +365,7 @@ mod test {
         let plan = serde_json::to_value(plan.to_plan()).unwrap();
         assert_eq!(keys(&plan), schema_fields("PlanDoc"));
         let mut segment = keys(&plan["segments"][0]);
-        segment.extend(["warnings".to_owned(), "notes".to_owned()]);
+        segment.extend(["warnings", "notes", "entries", "draw", "rotation"].map(str::to_owned));
         assert_eq!(segment, schema_fields("SegmentDoc"));
     }
 

@@ -105,6 +105,14 @@ problem_types! {
     BadExtension = (UNPROCESSABLE_ENTITY, "bad-extension"),
     /// The session's history refused a step out of time order.
     OutOfOrder = (CONFLICT, "out-of-order"),
+    /// A time left of more than 24 hours.
+    BadTimeLeft = (UNPROCESSABLE_ENTITY, "bad-time-left"),
+    /// A jump to a segment the plan does not have.
+    NoSuchSegment = (UNPROCESSABLE_ENTITY, "no-such-segment"),
+    /// A spin in a segment without a wheel (its plan gives it no `entries`).
+    NoWheel = (CONFLICT, "no-wheel"),
+    /// Less time asked off than is left: the segment is already past its deadline.
+    NothingLeft = (CONFLICT, "nothing-left"),
     // Cues.
     /// The active pack has no instrument of that name (`GET /v1/instruments` lists them).
     UnknownInstrument = (UNPROCESSABLE_ENTITY, "unknown-instrument"),
@@ -346,6 +354,10 @@ impl From<ConductorError> for ApiError {
                 SteerError::NotPaused => P::NotPaused,
                 SteerError::History(HistoryError::BadExtension(_)) => P::BadExtension,
                 SteerError::History(HistoryError::OutOfOrder { .. }) => P::OutOfOrder,
+                SteerError::History(HistoryError::BadTimeLeft(_)) => P::BadTimeLeft,
+                SteerError::NoSuchSegment { .. } => P::NoSuchSegment,
+                SteerError::NoWheel(_) => P::NoWheel,
+                SteerError::NothingLeft => P::NothingLeft,
             },
             ConductorError::UnknownInstrument(_) => P::UnknownInstrument,
             ConductorError::UnknownVariant { .. } => P::UnknownVariant,

@@ -241,7 +241,7 @@ impl Tracker {
                 session.stopped_by = Some(by.to_string());
                 Vec::new()
             }
-            SessionEvent::Skipped { .. } => {
+            SessionEvent::Skipped { .. } | SessionEvent::Jumped { .. } => {
                 session.deadline_done = true;
                 Vec::new()
             }
@@ -268,7 +268,11 @@ impl Tracker {
                     down_seconds: *down_seconds,
                 },
             )],
-            SessionEvent::Paused { .. } | SessionEvent::Extended { .. } => Vec::new(),
+            SessionEvent::Paused { .. }
+            | SessionEvent::Extended { .. }
+            | SessionEvent::TimeLeftSet { .. }
+            | SessionEvent::Spin { .. }
+            | SessionEvent::Turn { .. } => Vec::new(),
         }
     }
 }

@@ -10,7 +10,8 @@ use super::super::json::{ApiJson, OptionalJson, json_response};
 use super::super::openapi::SnapshotDoc;
 use super::super::problem::{ApiError, Problem};
 use super::super::state::AppState;
-pub use crate::api::{ActedBy, Extend, StartSession};
+pub use crate::api::{ActedBy, Extend, Jump, StartSession, TimeChange};
+use crate::http::act::roll;
 use crate::session::{Actor, PlanId, SessionId, Snapshot, Speed, SteerCommand};
 
 /// The longest extension in one request.
@@ -146,16 +147,73 @@ pub async fn extend(
     State(state): State<AppState>,
     ApiJson(extend): ApiJson<Extend>,
 ) -> Result<ApiJson<Snapshot>, ApiError> {
-    if !(extend.seconds > 0.0 && extend.seconds <= MAX_EXTEND_SECONDS) {
+    let by = seconds(extend.seconds, false)?;
+    steer(&state, SteerCommand::Extend(by), extend.by).await
+}
+
+/// Take time off the current segment (`−1 min`): its time left less `seconds`, at least
+/// none (then it ends now, on its gong).
+#[utoipa::path(post, path = "/v1/session/shorten", tag = "session", request_body = TimeChange,
+    responses((status = 200, description = "Shortened", body = SnapshotDoc),
+              (status = 409, description = "No session, finished, or already past the deadline", body = Problem),
+              (status = 422, description = "Bad number of seconds", body = Problem)))]
+pub async fn shorten(
+    State(state): State<AppState>,
+    ApiJson(change): ApiJson<TimeChange>,
+) -> Result<ApiJson<Snapshot>, ApiError> {
+    let by = seconds(change.seconds, false)?;
+    steer(&state, SteerCommand::Shorten(by), change.by).await
+}
+
+/// Set the current segment's time left (plan time): the rest of its gongan is re-spread
+/// to end on the new deadline; 0 ends it now, on its gong. In overtime it gets a fresh
+/// deadline.
+#[utoipa::path(post, path = "/v1/session/time-left", tag = "session", request_body = TimeChange,
+    responses((status = 200, description = "Set", body = SnapshotDoc),
+              (status = 409, description = "No session, or finished", body = Problem),
+              (status = 422, description = "Bad number of seconds", body = Problem)))]
+pub async fn time_left(
+    State(state): State<AppState>,
+    ApiJson(change): ApiJson<TimeChange>,
+) -> Result<ApiJson<Snapshot>, ApiError> {
+    let left = seconds(change.seconds, true)?;
+    steer(&state, SteerCommand::SetLeft(left), change.by).await
+}
+
+/// Close the current segment (a suwuk) and start any segment of the plan.
+#[utoipa::path(post, path = "/v1/session/jump", tag = "session", request_body = Jump,
+    responses((status = 200, description = "Jumped", body = SnapshotDoc),
+              (status = 409, description = "No session, or finished", body = Problem),
+              (status = 422, description = "No such segment", body = Problem)))]
+pub async fn jump(
+    State(state): State<AppState>,
+    ApiJson(jump): ApiJson<Jump>,
+) -> Result<ApiJson<Snapshot>, ApiError> {
+    steer(&state, SteerCommand::Jump(jump.segment), jump.by).await
+}
+
+/// Spin the current segment's wheel: the server picks an entry (drawn without repetition
+/// if the plan says so), a bonang run slows down and lands on it with the gong. The
+/// answer's `wheel.last` says where and when it lands; picks are journaled.
+#[utoipa::path(post, path = "/v1/session/spin", tag = "session", request_body(content = Option<ActedBy>,
+        description = "Optional: who is spinning."),
+    responses((status = 200, description = "Spinning", body = SnapshotDoc),
+              (status = 409, description = "No session, finished, or no wheel in this segment", body = Problem)))]
+pub async fn spin(
+    State(state): State<AppState>,
+    OptionalJson(acted): OptionalJson<ActedBy>,
+) -> Result<ApiJson<Snapshot>, ApiError> {
+    steer(&state, SteerCommand::Spin(roll()), acted.by).await
+}
+
+/// `seconds` as a duration of plan time: more than 0 (or 0 too, with `zero`), at most 24 h.
+fn seconds(seconds: f64, zero: bool) -> Result<Duration, ApiError> {
+    let low_ok = if zero { seconds >= 0.0 } else { seconds > 0.0 };
+    if !(low_ok && seconds <= MAX_EXTEND_SECONDS) {
+        let low = if zero { "0 or more" } else { "more than 0" };
         return Err(ApiError::Invalid(format!(
-            "seconds {} is out of range: use more than 0 and at most 86400",
-            extend.seconds
+            "seconds {seconds} is out of range: use {low} and at most 86400"
         )));
     }
-    steer(
-        &state,
-        SteerCommand::Extend(Duration::from_secs_f64(extend.seconds)),
-        extend.by,
-    )
-    .await
+    Ok(Duration::from_secs_f64(seconds))
 }
