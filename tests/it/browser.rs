@@ -1,138 +1,35 @@
 //! The facilitator's page (issue 5) in a real browser: headless Chromium driven through
 //! chromedriver, against a real server on `127.0.0.1` with the null output.
 //!
-//! The WebDriver client is the dozen JSON-over-HTTP calls these tests need, written here
-//! over `std::net` rather than pulling a WebDriver crate (and its ~50 dependencies) into
-//! every build. Every wait polls the page or the API with a deadline: no sleeps as sync.
+//! The WebDriver client is `fantoccini`, a kept crate, so the tests speak the protocol
+//! through its typed calls (sessions, scripts, element clicks, key actions) rather than our
+//! own JSON over HTTP. It is async: each `Browser` owns a current-thread tokio runtime and
+//! blocks on every call, so the tests stay plain synchronous `#[test]`s. The calls to
+//! gongan's own API go through `reqwest`, blocking on the server's runtime. Every wait polls
+//! the page or the API with a deadline: no sleeps as sync.
 //!
 //! Chromium and chromedriver come from Debian (`chromium`, `chromium-driver`; `make test`
 //! installs them). When they are missing the tests fail and say so, in CI and out of it.
 
-use std::io::{Read, Write};
+use std::future::Future;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::error::CmdError;
+use fantoccini::key::Key;
+use fantoccini::{ClientBuilder, Locator};
 use gongan::config::Config;
 use gongan::http::{Application, ShutdownHandle};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
 /// How long anything awaited may take before a test fails.
 const PATIENCE: Duration = Duration::from_secs(20);
 /// How often a wait looks again.
 const POLL: Duration = Duration::from_millis(50);
-/// The W3C name of an element reference in WebDriver answers.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
-
-// ---------------------------------------------------------------------------------------
-// A tiny blocking HTTP/1.1 client (one request per connection).
-
-struct Answer {
-    status: u16,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-}
-
-fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    body: Option<&Value>,
-) -> std::io::Result<Answer> {
-    let mut stream = TcpStream::connect_timeout(&addr, PATIENCE)?;
-    stream.set_read_timeout(Some(PATIENCE))?;
-    stream.set_write_timeout(Some(PATIENCE))?;
-    let payload = body.map(Value::to_string).unwrap_or_default();
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: application/json\r\n"
-    );
-    if body.is_some() {
-        request.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            payload.len()
-        ));
-    }
-    request.push_str("\r\n");
-    request.push_str(&payload);
-    stream.write_all(request.as_bytes())?;
-    read_answer(&mut stream)
-}
-
-/// Reads one answer: by `Content-Length` when given (chromedriver keeps connections open
-/// whatever the request says), else chunked, else to the end of the stream.
-fn read_answer(stream: &mut TcpStream) -> std::io::Result<Answer> {
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 16 * 1024];
-    let head_end = loop {
-        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = stream.read(&mut buf)?;
-        if n == 0 {
-            return Err(std::io::Error::other(
-                "connection closed before the headers",
-            ));
-        }
-        raw.extend_from_slice(&buf[..n]);
-    };
-    let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("no status line: {head}")))?;
-    let header = |name: &str| {
-        head.lines()
-            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
-    };
-    let mut body = raw.split_off(head_end);
-    if let Some(length) = header("content-length:").and_then(|v| v.parse::<usize>().ok()) {
-        while body.len() < length {
-            let n = stream.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            body.extend_from_slice(&buf[..n]);
-        }
-        body.truncate(length);
-    } else if header("transfer-encoding:").is_some_and(|v| v.contains("chunked")) {
-        while !body.ends_with(b"0\r\n\r\n") {
-            let n = stream.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            body.extend_from_slice(&buf[..n]);
-        }
-        body = dechunk(&String::from_utf8_lossy(&body)).into_bytes();
-    } else {
-        stream.read_to_end(&mut body)?;
-    }
-    Ok(Answer {
-        status,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
-}
-
-fn dechunk(mut rest: &str) -> String {
-    let mut body = String::new();
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if size == 0 || after.len() < size {
-            break;
-        }
-        body.push_str(&after[..size]);
-        rest = after[size..].trim_start_matches("\r\n");
-    }
-    body
-}
 
 /// Polls `probe` until it gives a value, or fails the test saying what it waited for.
 #[track_caller]
@@ -151,9 +48,24 @@ fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
 // The server, on its own thread and runtime, so it can be stopped and started again on the
 // same port while the browser keeps the page open.
 
+/// An answer of the server's API.
+struct Answer {
+    status: u16,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
 struct Server {
     addr: SocketAddr,
     shutdown: ShutdownHandle,
+    /// The server's runtime, which the test's API calls block on too.
+    runtime: tokio::runtime::Handle,
+    http: reqwest::Client,
     thread: Option<std::thread::JoinHandle<()>>,
     _data: tempfile::TempDir,
 }
@@ -177,16 +89,24 @@ impl Server {
                 .enable_all()
                 .build()
                 .unwrap();
+            let handle = runtime.handle().clone();
             runtime.block_on(async move {
                 let app = Application::build(config).await.expect("server starts");
-                tx.send((app.local_addr(), app.shutdown_handle())).unwrap();
+                tx.send((app.local_addr(), app.shutdown_handle(), handle))
+                    .unwrap();
                 app.run_until_stopped().await;
             });
         });
-        let (addr, shutdown) = rx.recv_timeout(PATIENCE).expect("server started");
+        let (addr, shutdown, runtime) = rx.recv_timeout(PATIENCE).expect("server started");
+        let http = gongan::client::http_builder()
+            .timeout(PATIENCE)
+            .build()
+            .expect("an HTTP client");
         Server {
             addr,
             shutdown,
+            runtime,
+            http,
             thread: Some(thread),
             _data: data,
         }
@@ -196,15 +116,44 @@ impl Server {
         format!("http://{}/", self.addr)
     }
 
+    /// Sends `method path` with `body` as JSON, whatever the answer's status.
+    fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Answer {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("http://{}{path}", self.addr))
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        self.runtime.block_on(async move {
+            let response = request
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{method} {path}: the server answers: {e}"));
+            let status = response.status().as_u16();
+            let body = response
+                .text()
+                .await
+                .unwrap_or_else(|e| panic!("{method} {path}: the answer's body: {e}"));
+            Answer { status, body }
+        })
+    }
+
     fn get(&self, path: &str) -> Value {
-        let answer = http(self.addr, "GET", path, None).expect("server answers");
+        let answer = self.send(reqwest::Method::GET, path, None);
         assert_eq!(answer.status, 200, "GET {path}: {}", answer.body);
         answer.json()
     }
 
     fn post(&self, path: &str, body: &Value) -> Value {
-        let answer = http(self.addr, "POST", path, Some(body)).expect("server answers");
+        let answer = self.send(reqwest::Method::POST, path, Some(body));
         assert!(answer.status < 300, "POST {path}: {}", answer.body);
+        answer.json()
+    }
+
+    fn put(&self, path: &str, body: &Value) -> Value {
+        let answer = self.send(reqwest::Method::PUT, path, Some(body));
+        assert_eq!(answer.status, 200, "PUT {path}: {}", answer.body);
         answer.json()
     }
 
@@ -271,15 +220,22 @@ impl Driver {
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts");
-        let driver = Driver {
+        let mut driver = Driver {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
         };
-        wait_for("chromedriver to be ready", || {
-            let answer = http(driver.addr, "GET", "/status", None).ok()?;
-            (answer.json()["value"]["ready"] == true).then_some(())
+        // It serves once it listens; a session is asked for only then.
+        wait_for("chromedriver to listen", || {
+            if let Some(status) = driver.child.try_wait().expect("chromedriver's status") {
+                panic!("chromedriver stopped before it listened: {status}");
+            }
+            TcpStream::connect_timeout(&driver.addr, POLL).ok()
         });
         driver
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
     }
 }
 
@@ -290,10 +246,21 @@ impl Drop for Driver {
     }
 }
 
+/// Runs `calls` on `runtime` to their end, or fails the test after `PATIENCE`.
+#[track_caller]
+fn within<T>(runtime: &tokio::runtime::Runtime, what: &str, calls: impl Future<Output = T>) -> T {
+    // The timer is made inside the runtime, where it has a clock to run on.
+    match runtime.block_on(async { tokio::time::timeout(PATIENCE, calls).await }) {
+        Ok(value) => value,
+        Err(_) => panic!("{what}: chromedriver did not answer within {PATIENCE:?}"),
+    }
+}
+
 /// One headless Chromium, through its driver. Closed when dropped.
 struct Browser {
-    driver: SocketAddr,
-    session: String,
+    client: fantoccini::Client,
+    /// Drives `client`: every call blocks on it.
+    runtime: tokio::runtime::Runtime,
     _profile: tempfile::TempDir,
 }
 
@@ -314,42 +281,55 @@ impl Browser {
             "--window-size=1280,900",
             format!("--user-data-dir={}", profile.path().display()),
         ]);
-        let capabilities = json!({"capabilities": {"alwaysMatch": {
+        let capabilities = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": chromium, "args": args},
-        }}});
-        let answer = http(driver.addr, "POST", "/session", Some(&capabilities))
-            .expect("chromedriver answers");
-        assert_eq!(answer.status, 200, "new browser session: {}", answer.body);
-        let session = answer.json()["value"]["sessionId"]
-            .as_str()
-            .expect("a session id")
-            .to_owned();
+        });
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!("an object")
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for the WebDriver client");
+        let mut builder = ClientBuilder::new(HttpConnector::new());
+        builder.capabilities(capabilities);
+        let url = driver.url();
+        let client = within(&runtime, "a new browser session", builder.connect(&url))
+            .unwrap_or_else(|e| panic!("a new browser session: {e}"));
         Browser {
-            driver: driver.addr,
-            session,
+            client,
+            runtime,
             _profile: profile,
         }
     }
 
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
-        let path = format!("/session/{}{path}", self.session);
-        let answer = http(self.driver, method, &path, body).expect("chromedriver answers");
-        assert_eq!(answer.status, 200, "{method} {path}: {}", answer.body);
-        answer.json()["value"].clone()
+    /// Runs WebDriver calls to their end, or fails the test after `PATIENCE`.
+    #[track_caller]
+    fn block_on<T>(&self, what: &str, calls: impl Future<Output = T>) -> T {
+        within(&self.runtime, what, calls)
+    }
+
+    /// Runs one WebDriver call that must succeed.
+    #[track_caller]
+    fn run<T>(&self, what: &str, call: impl Future<Output = Result<T, CmdError>>) -> T {
+        match self.block_on(what, call) {
+            Ok(value) => value,
+            Err(e) => panic!("{what}: {e}"),
+        }
     }
 
     fn goto(&self, url: &str) {
-        self.call("POST", "/url", Some(&json!({ "url": url })));
+        self.run(&format!("go to {url}"), self.client.goto(url));
     }
 
     /// Runs `script` (a function body; `arguments` holds `args`) and returns its value.
     fn js(&self, script: &str, args: Value) -> Value {
-        self.call(
-            "POST",
-            "/execute/sync",
-            Some(&json!({"script": script, "args": args})),
-        )
+        let args = match args {
+            Value::Array(args) => args,
+            one => vec![one],
+        };
+        self.run(script, self.client.execute(script, args))
     }
 
     /// The trimmed text of the element `css`, or None while there is none.
@@ -376,35 +356,33 @@ impl Browser {
         ) == true
     }
 
-    /// Clicks `css` like a user: a real WebDriver click, once it is there and enabled.
+    /// Clicks `css` like a user: a real WebDriver click, once it is there, enabled and
+    /// shown. An element the page replaced between finding and clicking is found again.
     fn click(&self, css: &str) {
-        let element = wait_for(&format!("{css} to be clickable"), || {
-            let ready = self.js(
-                "const el = document.querySelector(arguments[0]); return !!el && !el.disabled && el.offsetParent !== null;",
-                json!([css]),
-            );
-            if ready != true {
-                return None;
+        wait_for(&format!("{css} to be clicked"), || {
+            let clicked = self.block_on(&format!("click {css}"), async {
+                let element = self.client.find(Locator::Css(css)).await?;
+                if !element.is_enabled().await? || !element.is_displayed().await? {
+                    return Ok(None);
+                }
+                element.click().await.map(Some)
+            });
+            match clicked {
+                Ok(clicked) => clicked,
+                Err(e) if e.is_no_such_element() || e.is_stale_element_reference() => None,
+                Err(e) => panic!("click {css}: {e}"),
             }
-            let found = self.call(
-                "POST",
-                "/element",
-                Some(&json!({"using": "css selector", "value": css})),
-            );
-            found[ELEMENT_KEY].as_str().map(str::to_owned)
         });
-        self.call(
-            "POST",
-            &format!("/element/{element}/click"),
-            Some(&json!({})),
-        );
     }
 
-    /// Presses and releases one key, sent to whatever has the focus.
-    fn press(&self, key: &str) {
-        let actions = json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
-            {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]}]});
-        self.call("POST", "/actions", Some(&actions));
+    /// Presses and releases one key (a character, or a `Key` such as `Key::Left`), sent to
+    /// whatever has the focus.
+    fn press(&self, key: impl Into<char>) {
+        let key = key.into();
+        let keys = KeyActions::new("keyboard".to_owned())
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        self.run(&format!("press {key:?}"), self.client.perform_actions(keys));
     }
 
     /// Waits until the element `css` has text satisfying `check`; returns that text.
@@ -418,8 +396,11 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let path = format!("/session/{}", self.session);
-        let _ = http(self.driver, "DELETE", &path, None);
+        // Ends the session: chromedriver closes Chromium.
+        let close = self.client.clone().close();
+        let _ = self
+            .runtime
+            .block_on(async { tokio::time::timeout(PATIENCE, close).await });
     }
 }
 
@@ -502,7 +483,7 @@ fn a_facilitator_runs_a_session_from_the_page() {
     assert_eq!(browser.text("#time-left").unwrap(), frozen);
 
     // The space bar resumes.
-    browser.press(" ");
+    browser.press(' ');
     browser.wait_text("#state", "Running", |t| t == "Running");
     wait_for("the API to say running", || {
         (session_state(&server) == "running").then_some(())
@@ -515,7 +496,7 @@ fn a_facilitator_runs_a_session_from_the_page() {
 
     // n moves on to segment 2.
     let second = plan["segments"][1]["title"].as_str().unwrap().to_owned();
-    browser.press("n");
+    browser.press('n');
     browser.wait_text("#title", "the second segment", |t| t == second);
     assert_eq!(server.get("/v1/session")["segment"], 1);
 }
@@ -605,15 +586,6 @@ fn the_page_reconnects_after_a_server_restart() {
 
 // ---------------------------------------------------------------------------------------
 // Issue 11: the sound panel
-
-/// WebDriver's code for the left arrow key.
-const ARROW_LEFT: &str = "\u{E012}";
-
-fn put(server: &Server, path: &str, body: &Value) -> Value {
-    let answer = http(server.addr, "PUT", path, Some(body)).expect("server answers");
-    assert_eq!(answer.status, 200, "PUT {path}: {}", answer.body);
-    answer.json()
-}
 
 /// The server's volume as `(volume_db, muted)`.
 fn server_volume(server: &Server) -> (f64, bool) {
@@ -794,7 +766,7 @@ fn the_sound_panel_lists_previews_activates_and_sets_the_volume() {
     assert_eq!(server_volume(&server), (0.0, false));
     browser.click("#volume");
     for _ in 0..3 {
-        browser.press(ARROW_LEFT);
+        browser.press(Key::Left);
     }
     let slider = || {
         browser
@@ -833,11 +805,7 @@ fn the_sound_panel_lists_previews_activates_and_sets_the_volume() {
     pressed("false");
 
     // A change from elsewhere (another page, the API) moves this page's slider.
-    put(
-        &server,
-        "/v1/volume",
-        &json!({"volume_db": -42, "by": "cli:ana"}),
-    );
+    server.put("/v1/volume", &json!({"volume_db": -42, "by": "cli:ana"}));
     wait_for("the slider to follow", || (slider() == -42.0).then_some(()));
     browser.wait_text("#volume-value", "−42 dB", |t| t == "−42 dB");
 
@@ -959,7 +927,7 @@ fn the_presentation_view_shows_the_room_the_session_and_no_controls() {
     let browser = Browser::open(&driver);
     browser.goto(&server.url());
     browser.wait_text("#connection", "live", |t| t == "live");
-    let icon = http(server.addr, "GET", "/favicon.svg", None).expect("server answers");
+    let icon = server.send(reqwest::Method::GET, "/favicon.svg", None);
     assert_eq!(icon.status, 200);
     assert!(icon.body.starts_with("<svg"), "{}", icon.body);
 
@@ -1019,25 +987,19 @@ fn the_presentation_view_shows_the_room_the_session_and_no_controls() {
     );
     assert_eq!(controls, json!([]), "no control is visible on /present");
     // A new message from elsewhere shows at once.
-    let answer = http(
-        server.addr,
-        "PUT",
+    server.put(
         "/v1/room/message",
-        Some(&json!({"text": "Ana has the pager", "by": "ops"})),
-    )
-    .expect("server answers");
-    assert_eq!(answer.status, 200, "{}", answer.body);
+        &json!({"text": "Ana has the pager", "by": "ops"}),
+    );
     browser.wait_text("#room-message", "the new message", |t| {
         t == "Ana has the pager"
     });
     // Bad input is refused and changes nothing.
-    let refused = http(
-        server.addr,
-        "PUT",
+    let refused = server.send(
+        reqwest::Method::PUT,
         "/v1/room/message",
         Some(&json!({"text": "\u{1b}]0;x\u{7}"})),
-    )
-    .expect("server answers");
+    );
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert_eq!(server.get("/v1/room/message")["text"], "Ana has the pager");
 }
@@ -1166,8 +1128,8 @@ fn a_plan_written_in_the_editor_is_saved_and_runs() {
         Some("true")
     );
     assert!(
-        http(server.addr, "GET", "/v1/plans/standup-drill", None)
-            .unwrap()
+        server
+            .send(reqwest::Method::GET, "/v1/plans/standup-drill", None)
             .status
             == 404,
         "nothing was saved"
