@@ -153,7 +153,8 @@ async function connect() {
     say(warning.detail, "error");
   });
   for (const kind of ["session_started", "segment_started", "paused", "resumed", "extended",
-    "skipped", "stopped", "overtime", "missed", "finished"]) {
+    "skipped", "stopped", "overtime", "missed", "finished", "time_left_set", "jumped", "spin",
+    "turn"]) {
     events.addEventListener(kind, (e) => onSessionEvent(JSON.parse(e.data)));
   }
   events.onerror = () => {
@@ -281,6 +282,8 @@ function applySnapshot(snapshot, frame) {
   drawWheelMarks(snapshot.pattern);
   renderLive(frame);
   renderSegments();
+  renderTurn(snapshot);
+  renderSpinBox(snapshot);
 }
 
 async function refreshSession() {
@@ -341,6 +344,16 @@ function onSessionEvent(event) {
     case "stopped": log(`Stopped${who(event)}`); break;
     case "overtime": log("Time is up — holding until you press Next"); break;
     case "missed": log(`${event.strokes} strokes missed: the sound stalled past their moment`); break;
+    case "time_left_set": log(`Time left set to ${formatDuration(event.left_seconds)}${who(event)}`); break;
+    case "jumped": log(`Jumped to segment ${event.segment + 1}${who(event)}`); break;
+    case "spin":
+      log(`The wheel spins${who(event)}`);
+      // The event is sent as the spin begins: its own instant is now.
+      if (event.entry !== undefined) startSpin(event, event.start_seconds);
+      break;
+    case "turn":
+      log(`${event.person}'s turn` + (event.next ? ` (then ${event.next})` : ""));
+      break;
     case "finished": log("Session finished"); loadHistory(true); break;
     default: break;
   }
@@ -378,7 +391,7 @@ function onCuePlayed(cue) {
   el.textContent = `Played ${name}`;
   el.dataset.cue = cue.instrument;
   el.dataset.id = String(cue.id);
-  log(`Cue: ${name}`);
+  log(`Cue: ${name}${who(cue)}`);
   const button = document.querySelector(`.pad button[data-instrument="${CSS.escape(cue.instrument)}"]`);
   if (button) {
     button.classList.remove("struck");
@@ -623,10 +636,20 @@ function renderSegments() {
   if (body.children.length !== snap.segments.length) {
     body.replaceChildren(...snap.segments.map((_, i) => {
       const row = document.createElement("tr");
-      for (let c = 0; c < 4; c += 1) row.append(document.createElement("td"));
+      for (let c = 0; c < 5; c += 1) row.append(document.createElement("td"));
       row.children[0].textContent = String(i + 1);
       row.children[2].className = "num";
       row.children[3].className = "num";
+      if (!PRESENTING) {
+        const jump = document.createElement("button");
+        jump.type = "button";
+        jump.className = "jump";
+        jump.dataset.action = "jump";
+        jump.dataset.segment = String(i);
+        jump.textContent = "Go";
+        jump.title = `Jump to segment ${i + 1}`;
+        row.children[4].append(jump);
+      }
       return row;
     }));
   }
@@ -638,6 +661,11 @@ function renderSegments() {
     if (current) row.setAttribute("aria-current", "step");
     else row.removeAttribute("aria-current");
     row.children[1].textContent = segment.title;
+    const jump = row.querySelector("button.jump");
+    if (jump) {
+      jump.disabled = !app.connected || live?.state === "finished";
+      jump.setAttribute("aria-label", `Jump to segment ${i + 1}: ${segment.title}`);
+    }
     // What +1 min gave it shows beside the plan's length.
     const extended = segment.extended_seconds || 0;
     row.children[2].textContent = formatDuration(segment.planned_seconds) +
@@ -869,8 +897,14 @@ const SEGMENT_FIELDS = [
   ["end", "When time is up", "select", ["", "auto", "wait"]],
   ["warnings", "Warnings before the end (5m, 1m)", "input"],
   ["notes", "Notes for the facilitator", "textarea"],
+  ["entries", "A wheel to spin: people, topics or incidents, one per line", "textarea"],
+  ["draw", "The wheel draws", "select", ["", "with-repetition", "without-repetition"]],
+  ["rotation", "People who take turns, in order, one per line", "textarea"],
 ];
-const SELECT_LABELS = { "": "(default)", auto: "move on", wait: "wait for Next" };
+const SELECT_LABELS = {
+  "": "(default)", auto: "move on", wait: "wait for Next",
+  "with-repetition": "any entry, every spin", "without-repetition": "each entry once a round",
+};
 
 /// One segment's fields, with buttons to move it and remove it.
 function segmentEditor(segment) {
@@ -893,7 +927,8 @@ function segmentEditor(segment) {
     }
     if (field === "form") input.setAttribute("list", "forms");
     const value = segment[field];
-    input.value = Array.isArray(value) ? value.join(", ") : (value ?? "");
+    const separator = kind === "textarea" ? "\n" : ", ";
+    input.value = Array.isArray(value) ? value.join(separator) : (value ?? "");
     const error = document.createElement("span");
     error.className = "field-error";
     error.dataset.error = field;
@@ -917,8 +952,12 @@ function editedPlan() {
   const segments = [...$("edit-segments").children].map((li) => {
     const value = (field) => li.querySelector(`[data-field="${field}"]`).value.trim();
     const segment = { title: value("title"), duration: value("duration") };
-    for (const field of ["form", "density", "end", "notes"]) {
+    for (const field of ["form", "density", "end", "notes", "draw"]) {
       if (value(field)) segment[field] = value(field);
+    }
+    for (const field of ["entries", "rotation"]) {
+      const names = value(field).split("\n").map((n) => n.trim()).filter(Boolean);
+      if (names.length) segment[field] = names;
     }
     const warnings = value("warnings").split(",").map((w) => w.trim()).filter(Boolean);
     if (warnings.length) segment.warnings = warnings;
@@ -1493,12 +1532,20 @@ function initSound() {
 // ---------------------------------------------------------------------------------------
 // Controls and keys
 
-async function command(action, seconds) {
+/// What each command sends besides who acted: `value` is its seconds, or its segment.
+const COMMAND_BODIES = {
+  extend: (seconds) => ({ seconds }),
+  shorten: (seconds) => ({ seconds }),
+  "time-left": (seconds) => ({ seconds }),
+  jump: (segment) => ({ segment }),
+};
+
+async function command(action, value) {
   if (app.busy) return;
   app.busy = true;
   try {
-    const path = action === "extend" ? "/v1/session/extend" : `/v1/session/${action}`;
-    const snapshot = await api("POST", path, action === "extend" ? { seconds } : {});
+    const body = COMMAND_BODIES[action]?.(value) ?? {};
+    const snapshot = await api("POST", `/v1/session/${action}`, body);
     applySnapshot(snapshot);
     renderLive();
   } catch (error) {
@@ -1524,7 +1571,7 @@ function onControl(event) {
     }
     return;
   }
-  command(action, Number(button.dataset.seconds || 0));
+  command(action, Number(button.dataset.segment ?? button.dataset.seconds ?? 0));
 }
 
 function disarmStop() {
@@ -1546,11 +1593,182 @@ function onKey(event) {
   else if (event.key === "n" || event.key === "N") action = "next";
   else if (event.key === "p" || event.key === "P") action = "previous";
   else if (event.key === "+") action = "extend";
+  else if (event.key === "-") action = "shorten";
+  else if ((event.key === "s" || event.key === "S") && !$("spin-box").hidden) action = "spin";
   if (!action) return;
   // Space always means pause/resume while a session runs (Enter still presses the
   // focused button), so a facilitator never triggers "next" by accident.
   event.preventDefault();
   command(action, 60);
+}
+
+/// "Set the time left": `5:00`, `90s`, `2m`, `1m30s`, or a bare number of minutes.
+async function setTimeLeft(text) {
+  $("time-error").textContent = "";
+  const seconds = parseTimeLeft(text);
+  if (seconds === null) {
+    $("time-error").textContent = `"${text.trim()}" is not a time: write it like 5:00, 90s or 2m`;
+    return;
+  }
+  try {
+    applySnapshot(await api("POST", "/v1/session/time-left", { seconds }));
+    renderLive();
+    $("time-text").value = "";
+  } catch (error) {
+    $("time-error").textContent = error.message;
+  }
+}
+
+function parseTimeLeft(text) {
+  const t = text.trim().toLowerCase();
+  let m = t.match(/^(\d+):([0-5]\d)$/);
+  if (m) return Number(m[1]) * 60 + Number(m[2]);
+  if (/^\d+$/.test(t)) return Number(t) * 60;
+  m = t.match(/^(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$/);
+  if (t && m && (m[1] || m[2] || m[3])) {
+    return Number(m[1] || 0) * 3600 + Number(m[2] || 0) * 60 + Number(m[3] || 0);
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------
+// Rotation and the wheel of entries
+
+/// "Ana's turn · then Budi" under the clock, in a segment with a rotation.
+function renderTurn(snapshot) {
+  const el = $("turn");
+  const turn = snapshot.state !== "finished" ? snapshot.turn : null;
+  el.hidden = !turn;
+  if (!turn) return;
+  const who = document.createElement("strong");
+  who.textContent = turn.person;
+  el.replaceChildren(who, `'s turn (${turn.turn + 1} of ${turn.of})`);
+  if (turn.next) el.append(` · then ${turn.next}`);
+  el.dataset.person = turn.person;
+}
+
+/// The wheel of the current segment's entries, if it has one; a spin in progress (from a
+/// snapshot taken mid-spin) is picked up where it is.
+function renderSpinBox(snapshot) {
+  const wheel = snapshot.wheel;
+  $("spin-box").hidden = !wheel;
+  if (!wheel) {
+    app.spin = null;
+    return;
+  }
+  drawSpinDisc(wheel.entries);
+  $("btn-spin").disabled = !app.connected;
+  const last = wheel.last;
+  // A spin still turning must not give its pick away.
+  const spinning = last && snapshot.now.seconds < last.land_seconds;
+  const drawn = spinning ? wheel.drawn.slice(0, -1) : wheel.drawn;
+  $("spin-drawn").textContent = drawn.length && wheel.draw === "without-repetition"
+    ? `Drawn this round: ${drawn.join(", ")}`
+    : "";
+  for (const slice of $("spin-disc").querySelectorAll(".slice")) {
+    const shaded = wheel.draw === "without-repetition" && drawn.includes(slice.dataset.entry);
+    slice.classList.toggle("drawn", shaded);
+  }
+  if (last) startSpin(last, snapshot.now.seconds);
+  else if (!app.spin) setDiscPosition(0, wheel.entries.length);
+}
+
+function drawSpinDisc(entries) {
+  const key = entries.join("\u0000");
+  if (key === app.discKey) return;
+  app.discKey = key;
+  const n = entries.length;
+  const r = 100;
+  const size = n > 24 ? 6 : n > 12 ? 8 : n > 6 ? 10 : 12;
+  const parts = entries.map((entry, i) => {
+    // Entry i is centred at i/n of a turn, clockwise from the top (where the pointer is).
+    const g = document.createElementNS(SVG, "g");
+    const slice = document.createElementNS(SVG, "path");
+    const a0 = (i - 0.5) / n, a1 = (i + 0.5) / n;
+    const [x0, y0] = polar(a0, r), [x1, y1] = polar(a1, r);
+    slice.setAttribute("d", n === 1
+      ? `M 0 ${-r} A ${r} ${r} 0 1 1 0 ${r} A ${r} ${r} 0 1 1 0 ${-r} Z`
+      : `M 0 0 L ${x0.toFixed(2)} ${y0.toFixed(2)} A ${r} ${r} 0 ${n <= 2 ? 1 : 0} 1 ${x1.toFixed(2)} ${y1.toFixed(2)} Z`);
+    slice.setAttribute("class", `slice ${i % 2 ? "odd" : "even"}`);
+    slice.dataset.entry = entry;
+    slice.dataset.index = String(i);
+    const label = document.createElementNS(SVG, "text");
+    const angle = (i / n) * 360;
+    label.setAttribute("transform", `rotate(${angle.toFixed(2)}) translate(0 ${-r * 0.58}) rotate(-90)`);
+    label.setAttribute("text-anchor", "middle");
+    label.setAttribute("font-size", String(size));
+    label.textContent = entry.length > 18 ? `${entry.slice(0, 17)}…` : entry;
+    g.append(slice, label);
+    return g;
+  });
+  $("spin-disc").replaceChildren(...parts);
+}
+
+/// Turns the disc so that `position` (in entries, fractional) is under the pointer.
+function setDiscPosition(position, n) {
+  const degrees = -(position / Math.max(1, n)) * 360;
+  $("spin-disc").setAttribute("transform", `rotate(${degrees.toFixed(3)})`);
+  $("spin-wheel").dataset.position = position.toFixed(3);
+}
+
+/// Follows a spin (from its event, or a snapshot's `wheel.last`): the same path the bonang
+/// run follows on the server, `steps·(1 − (1 − x)²)` entries after a fraction `x` of it,
+/// landing on the picked entry as the gong sounds. `nowSeconds` is the session time the
+/// spin was seen at.
+function startSpin(spin, nowSeconds) {
+  const key = `${spin.segment}@${spin.start_seconds}`;
+  if (app.spin?.key === key) return;
+  const length = (spin.land_seconds - spin.start_seconds) * 1000;
+  const t0 = performance.now() - (nowSeconds - spin.start_seconds) * 1000;
+  app.spin = { key, spin, t0, length, landed: false };
+  drawSpinDisc(spin.entries);
+  for (const slice of $("spin-disc").querySelectorAll(".slice")) slice.classList.remove("landed");
+  const result = $("spin-result");
+  result.classList.remove("landed");
+  delete result.dataset.entry;
+  delete $("spin-wheel").dataset.landed;
+  // Animation frames stop in a hidden tab; the landing is shown all the same.
+  const current = app.spin;
+  setTimeout(() => {
+    if (app.spin === current && !current.landed) landSpin(current);
+  }, Math.max(0, t0 + length - performance.now()) + 40);
+  stepSpin();
+}
+
+function stepSpin() {
+  const current = app.spin;
+  if (!current || current.landed) return;
+  const { spin, t0, length } = current;
+  const x = length > 0 ? Math.min(1, Math.max(0, (performance.now() - t0) / length)) : 1;
+  const n = spin.entries.length;
+  setDiscPosition(spin.from + spin.steps * (1 - (1 - x) * (1 - x)), n);
+  if (x < 1) {
+    const result = $("spin-result");
+    result.textContent = "Spinning…";
+    result.classList.add("spinning");
+    requestAnimationFrame(stepSpin);
+    return;
+  }
+  landSpin(current);
+}
+
+function landSpin(current) {
+  current.landed = true;
+  const { spin } = current;
+  setDiscPosition(spin.index, spin.entries.length);
+  for (const slice of $("spin-disc").querySelectorAll(".slice")) {
+    slice.classList.toggle("landed", Number(slice.dataset.index) === spin.index);
+  }
+  const result = $("spin-result");
+  result.classList.remove("spinning");
+  result.classList.add("landed");
+  result.textContent = spin.entry;
+  result.dataset.entry = spin.entry;
+  $("spin-wheel").dataset.landed = String(spin.index);
+  if (current.t0 + current.length > performance.now() - 2000) {
+    log(`The wheel picked ${spin.entry}`);
+    refreshSession(); // what has been drawn, now that it can be told
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1611,6 +1829,12 @@ function log(text) {
 
 function init() {
   document.querySelector(".controls").addEventListener("click", onControl);
+  $("segments").addEventListener("click", onControl);
+  $("spin-box").addEventListener("click", onControl);
+  $("time-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    setTimeLeft($("time-text").value);
+  });
   initSound();
   document.addEventListener("keydown", onKey);
   $("logout").addEventListener("click", async () => {

@@ -247,6 +247,7 @@ impl Conductor {
             sound,
             gain,
             at: None,
+            by: Actor::new("preview").unwrap_or_else(|_| Actor::unnamed()),
         })?;
         self.next_cue += 1;
         Ok(self.receipt(id, heard, now, false))
@@ -553,7 +554,7 @@ impl Conductor {
                     session: session.id().clone(),
                     at,
                     utc: session.clock().utc_of(at),
-                    actor: by,
+                    actor: by.clone(),
                     action: Action::Cue {
                         id: id.0,
                         instrument: cue.instrument.clone(),
@@ -569,6 +570,7 @@ impl Conductor {
             sound: sound.clone(),
             gain: instrument.gain() * 10f32.powf(cue.gain_db / 20.0),
             at,
+            by,
         };
         if planned < now + self.config.lookahead {
             self.send_cue(pending)?;
@@ -710,6 +712,7 @@ impl Conductor {
                             variant: cue.variant,
                             frame,
                             utc: rfc3339(utc),
+                            by: cue.by,
                         }));
                         continue;
                     }

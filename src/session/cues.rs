@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::audio::{Frame, HostTime, Sound, VoiceId};
+use crate::session::record::Actor;
 
 /// When a cue should sound.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -119,6 +120,8 @@ pub struct PendingCue {
     pub gain: f32,
     /// When it is to be heard; `None` for "now" cues, which never count as late.
     pub at: Option<HostTime>,
+    /// Who cued it (told when it plays, so the page's log says who struck what).
+    pub by: Actor,
 }
 
 /// A pending cue as `GET /v1/cues` lists it.
@@ -341,6 +344,7 @@ mod test {
             instrument: "gong".into(),
             variant: None,
             sound: Arc::new(Sound::mono(48_000, vec![0.5; 4]).unwrap()),
+            by: Actor::unnamed(),
             gain: 1.0,
             at: at.map(ms),
         }

@@ -1109,6 +1109,18 @@ fn a_plan_written_in_the_editor_is_saved_and_runs() {
     fill(".edit-segment:nth-child(2) [data-field='title']", "Decide");
     fill(".edit-segment:nth-child(2) [data-field='duration']", "2m");
     fill(".edit-segment:nth-child(2) [data-field='warnings']", "1m");
+    fill(
+        ".edit-segment:nth-child(2) [data-field='entries']",
+        "Ship it\nWait a week\n",
+    );
+    fill(
+        ".edit-segment:nth-child(2) [data-field='draw']",
+        "without-repetition",
+    );
+    fill(
+        ".edit-segment:nth-child(2) [data-field='rotation']",
+        "Ana\nBudi",
+    );
     browser.click("#editor-save");
 
     // The server's reason, on the first segment's duration.
@@ -1148,6 +1160,12 @@ fn a_plan_written_in_the_editor_is_saved_and_runs() {
     assert_eq!(saved["name"], "Stand-up drill");
     assert_eq!(saved["segments"][0]["title"], "Decide");
     assert_eq!(saved["segments"][0]["warnings"], json!(["1m"]));
+    assert_eq!(
+        saved["segments"][0]["entries"],
+        json!(["Ship it", "Wait a week"])
+    );
+    assert_eq!(saved["segments"][0]["draw"], "without-repetition");
+    assert_eq!(saved["segments"][0]["rotation"], json!(["Ana", "Budi"]));
     assert_eq!(saved["segments"][1]["title"], "Talk");
 
     // Its segments before it starts, then it runs.
@@ -1161,4 +1179,164 @@ fn a_plan_written_in_the_editor_is_saved_and_runs() {
     browser.click("button.start[data-plan='standup-drill']");
     browser.wait_text("#title", "its first segment", |t| t == "Decide");
     assert_eq!(server.get("/v1/session")["plan"], "Stand-up drill");
+}
+
+/// Issue 12: a segment's wheel spun from the page lands on the entry the server picked —
+/// on screen as the server's landing gong sounds — and the rotation, −1 min, a time left
+/// typed in, and a jump from the plan table all work from the page.
+#[test]
+fn a_spin_lands_on_the_servers_pick_and_time_and_jumps_steer_from_the_page() {
+    let server = Server::start(0);
+    let plan = json!({
+        "name": "Wheel drill",
+        "segments": [
+            {"title": "Scenario", "duration": "10m",
+             "entries": ["Disk full", "DNS", "Expired certificate", "Noisy neighbour", "Lost quorum"],
+             "rotation": ["Ana", "Budi", "Citra"]},
+            {"title": "Investigate", "duration": "10m"},
+            {"title": "Debrief", "duration": "5m"}
+        ]
+    });
+    let saved = server.send(reqwest::Method::PUT, "/v1/plans/wheel-drill", Some(&plan));
+    assert_eq!(saved.status, 201, "{}", saved.body);
+    let driver = Driver::start();
+    let browser = Browser::open(&driver);
+    browser.goto(&server.url());
+    browser.wait_text("#connection", "live", |t| t == "live");
+    // Every stroke of a spin, as the server plays it.
+    browser.js(
+        "window.spinStrokes = [];
+         const events = new EventSource('/v1/events');
+         events.addEventListener('stroke', (e) => {
+           const stroke = JSON.parse(e.data);
+           if (stroke.kind.type === 'spin') window.spinStrokes.push(stroke);
+         });",
+        json!([]),
+    );
+    browser.click("button.start[data-plan='wheel-drill']");
+    browser.wait_text("#title", "the first segment", |t| t == "Scenario");
+    let turn = browser.wait_text("#turn", "whose turn", |t| !t.is_empty());
+    assert_eq!(turn, "Ana's turn (1 of 3) · then Budi");
+    assert!(browser.visible("#spin-box"), "the segment's wheel is shown");
+    let slices = browser.js(
+        "return [...document.querySelectorAll('#spin-disc .slice')].map((s) => s.dataset.entry);",
+        json!([]),
+    );
+    assert_eq!(slices, plan["segments"][0]["entries"]);
+
+    browser.click("#btn-spin");
+    let spin = wait_for("the server's pick", || {
+        let last = server.get("/v1/session")["wheel"]["last"].clone();
+        last.is_object().then_some(last)
+    });
+    let pick = spin["entry"].as_str().unwrap().to_owned();
+    let index = spin["index"].as_u64().unwrap();
+    let land = spin["land_seconds"].as_f64().unwrap();
+    assert!((land - spin["start_seconds"].as_f64().unwrap() - 5.0).abs() < 1e-6);
+    // On screen: the wheel stops on the pick, and not before the server's landing.
+    browser.wait_text("#spin-result", "the pick", |t| t == pick);
+    let heard = server.get("/v1/session")["now"]["seconds"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        heard >= land - 0.25,
+        "the page showed the pick at {heard} s, before the landing at {land} s"
+    );
+    assert_eq!(
+        browser.attr("#spin-wheel", "data-landed"),
+        Some(index.to_string())
+    );
+    let position: f64 = browser
+        .attr("#spin-wheel", "data-position")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        position, index as f64,
+        "the disc stops with the pick under the pointer"
+    );
+    assert_eq!(
+        browser
+            .attr("#spin-disc .slice.landed", "data-entry")
+            .as_deref(),
+        Some(pick.as_str())
+    );
+    // In sound: the run's last strokes, the bonang and the gong, at the landing instant.
+    let landing = wait_for("the landing gong on the stream", || {
+        let strokes = browser.js(
+            "return window.spinStrokes.filter((s) => s.kind.landing);",
+            json!([]),
+        );
+        (strokes.as_array().unwrap().len() == 2).then_some(strokes)
+    });
+    for stroke in landing.as_array().unwrap() {
+        assert!(
+            (stroke["seconds"].as_f64().unwrap() - land).abs() < 1e-6,
+            "{stroke}"
+        );
+    }
+    assert_eq!(landing[1]["instrument"], "gong");
+    let log = browser.text("#log").unwrap();
+    assert!(log.contains(&format!("The wheel picked {pick}")), "{log}");
+    assert!(log.contains("The wheel spins (by page)"), "{log}");
+
+    // −1 min, then a time left typed in; a time that is not one changes nothing.
+    let before = server.get("/v1/session")["remaining_seconds"]
+        .as_f64()
+        .unwrap();
+    browser.click("#btn-shorten1");
+    wait_for("a minute less", || {
+        let left = server.get("/v1/session")["remaining_seconds"]
+            .as_f64()
+            .unwrap();
+        (left < before - 55.0 && left > before - 65.0).then_some(())
+    });
+    let set = |text: &str| {
+        browser.js(
+            "document.getElementById('time-text').value = arguments[0];",
+            json!([text]),
+        );
+        browser.click("#time-send");
+    };
+    set("soon");
+    browser.wait_text("#time-error", "why not", |t| t.contains("not a time"));
+    set("2:00");
+    browser.wait_text("#time-left", "two minutes", |t| {
+        t == "2:00" || t.starts_with("1:5")
+    });
+    let left = server.get("/v1/session")["remaining_seconds"]
+        .as_f64()
+        .unwrap();
+    assert!((110.0..=120.0).contains(&left), "{left}");
+
+    // A jump from the plan table, past the next segment.
+    browser.click("#segments button.jump[data-segment='2']");
+    browser.wait_text("#title", "the jumped-to segment", |t| t == "Debrief");
+    assert!(!browser.visible("#spin-box"), "the debrief has no wheel");
+    assert!(!browser.visible("#turn"), "nor a rotation");
+
+    // The journal keeps the pick, who spun, and the jump.
+    let id = server.get("/v1/session")["id"].as_str().unwrap().to_owned();
+    let history = server.get(&format!("/v1/history/{id}"));
+    let details: Vec<(String, String)> = history["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["actor"].as_str().unwrap_or_default().to_owned(),
+                l["detail"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    for wanted in [
+        format!("spin → \"{pick}\""),
+        "time left 2:00".to_owned(),
+        "jump to 3 \"Debrief\"".to_owned(),
+    ] {
+        assert!(
+            details.contains(&("page".to_owned(), wanted.clone())),
+            "{wanted} by page in {details:?}"
+        );
+    }
 }

@@ -169,6 +169,8 @@ async fn slacks_documented_request_strikes_the_gong_and_kenong_3_strikes_the_ken
     assert!(text.starts_with("@roadrunner: gong in "), "{text}");
     let played = events.until("cue_played").await;
     assert_eq!(played["instrument"], "gong");
+    // Who struck it travels with it, for the page's log.
+    assert_eq!(played["by"], "slack:@roadrunner", "{played}");
 
     let reply = slack(&server, "kenong 3").await;
     let text = answer(&reply, "in_channel");

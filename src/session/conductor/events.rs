@@ -27,6 +27,8 @@ pub enum CueEvent {
         frame: Frame,
         /// When it is heard, UTC.
         utc: String,
+        /// Who cued it (`page`, `slack:ana`, an alert's rule, a link…).
+        by: Actor,
     },
 }
 
