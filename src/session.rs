@@ -46,7 +46,10 @@ pub use record::{
     NoJournal, RecordError, SessionId, SessionRecord,
 };
 pub use render::{RenderError, RenderOptions, RenderReport, RenderedStroke, render_session};
-pub use runner::{LATE_TOLERANCE, Runner, SegmentStatus, Snapshot, SteerCommand, SteerError};
+pub use runner::{
+    LATE_TOLERANCE, Runner, SegmentStatus, Snapshot, SpinStatus, SteerCommand, SteerError,
+    TurnStatus, WheelStatus,
+};
 pub use templates::{TEMPLATE_SOURCES, template, templates};
 pub use timeline::{
     BeatMark, Instrument, Position, RunEnd, SegmentRun, Speed, SpeedError, State, Stroke,

@@ -1669,8 +1669,19 @@ function renderSpinBox(snapshot) {
     const shaded = wheel.draw === "without-repetition" && drawn.includes(slice.dataset.entry);
     slice.classList.toggle("drawn", shaded);
   }
-  if (last) startSpin(last, snapshot.now.seconds);
-  else if (!app.spin) setDiscPosition(0, wheel.entries.length);
+  if (last && last.segment === snapshot.segment) {
+    startSpin(last, snapshot.now.seconds);
+  } else if (!app.spin || app.spin.spin.segment !== snapshot.segment) {
+    // A wheel another segment spun waits where it stopped, for this segment's first spin.
+    app.spin = null;
+    setDiscPosition(last ? last.index : 0, wheel.entries.length);
+    const result = $("spin-result");
+    result.textContent = "Spin to pick one.";
+    result.classList.remove("landed", "spinning");
+    delete result.dataset.entry;
+    delete $("spin-wheel").dataset.landed;
+    for (const slice of $("spin-disc").querySelectorAll(".slice")) slice.classList.remove("landed");
+  }
 }
 
 function drawSpinDisc(entries) {

@@ -233,8 +233,8 @@ pub enum NotifyFormat {
 }
 
 /// The session events a target can hear about.
-pub const NOTIFY_EVENTS: [&str; 7] = [
-    "started", "segment", "warning", "deadline", "overtime", "finished", "resumed",
+pub const NOTIFY_EVENTS: [&str; 9] = [
+    "started", "segment", "warning", "deadline", "overtime", "finished", "turn", "spin", "resumed",
 ];
 
 /// A notification target as written.
@@ -339,7 +339,11 @@ impl Hooks {
                 return Err(wrong(format!("url {url:?} is not an http(s) URL")));
             }
             let events = match target.events {
-                None => NOTIFY_EVENTS[..6].iter().map(|e| (*e).to_owned()).collect(),
+                None => NOTIFY_EVENTS
+                    .iter()
+                    .filter(|e| **e != "resumed")
+                    .map(|e| (*e).to_owned())
+                    .collect(),
                 Some(events) => {
                     for event in &events {
                         if !NOTIFY_EVENTS.contains(&event.as_str()) {
@@ -456,7 +460,13 @@ mod test {
         )
         .unwrap();
         assert_eq!(hooks.notify[0].format, NotifyFormat::Json);
-        assert_eq!(hooks.notify[0].events.len(), 6);
+        assert_eq!(
+            hooks.notify[0].events,
+            [
+                "started", "segment", "warning", "deadline", "overtime", "finished", "turn", "spin"
+            ],
+            "every event but resumed"
+        );
         for (bad, says) in [
             (target("Chat", "http://x", None), "lowercase"),
             (target("chat", "ftp://x", None), "not an http(s) URL"),

@@ -103,6 +103,23 @@ pub fn text(notice: &Notice, markup: Markup) -> String {
         } => format!("⚠ {} left in \"{}\"", left(*left_seconds), title(segment)),
         What::Deadline { segment } => format!("Deadline: \"{}\"", title(segment)),
         What::Overtime { segment } => format!("Overtime in \"{}\"", title(segment)),
+        What::Turn {
+            segment,
+            person,
+            next,
+        } => {
+            let then = next
+                .as_deref()
+                .map(|n| format!(", then {}", user(n)))
+                .unwrap_or_default();
+            format!("{}'s turn in \"{}\"{then}", user(person), title(segment))
+        }
+        What::Spin { segment, entry, by } => format!(
+            "The wheel in \"{}\" landed on \"{}\" (spun by {})",
+            title(segment),
+            user(entry),
+            user(by)
+        ),
         What::Finished {
             elapsed_seconds,
             planned_seconds,
@@ -175,6 +192,20 @@ fn json(notice: &Notice) -> String {
             #[serde(skip_serializing_if = "Option::is_none")]
             down_seconds: Option<f64>,
         },
+        Turn {
+            segment: usize,
+            of: usize,
+            title: String,
+            person: String,
+            next: Option<String>,
+        },
+        Spin {
+            segment: usize,
+            of: usize,
+            title: String,
+            entry: String,
+            by: String,
+        },
     }
     let segment =
         |s: &SegmentRef, seconds: Option<f64>, left_seconds: Option<f64>| Details::Segment {
@@ -216,6 +247,28 @@ fn json(notice: &Notice) -> String {
                 "completed"
             },
             stopped_by: stopped_by.as_deref().map(plain),
+        },
+        What::Turn {
+            segment: s,
+            person,
+            next,
+        } => Details::Turn {
+            segment: s.number,
+            of: s.of,
+            title: plain(&s.title),
+            person: plain(person),
+            next: next.as_deref().map(plain),
+        },
+        What::Spin {
+            segment: s,
+            entry,
+            by,
+        } => Details::Spin {
+            segment: s.number,
+            of: s.of,
+            title: plain(&s.title),
+            entry: plain(entry),
+            by: plain(by),
         },
         What::Resumed { by, down_seconds } => Details::Resumed {
             by: plain(by),

@@ -70,6 +70,25 @@ pub enum What {
         /// Who stopped it, if it did not run to its end.
         stopped_by: Option<String>,
     },
+    /// A new turn of a segment's rotation: whose it is, and who comes next.
+    Turn {
+        /// The segment.
+        segment: SegmentRef,
+        /// Whose turn it is.
+        person: String,
+        /// Who comes next (none on the last turn).
+        next: Option<String>,
+    },
+    /// A segment's wheel landed (told as it lands, so chat does not give the pick away
+    /// before the room hears it).
+    Spin {
+        /// The segment.
+        segment: SegmentRef,
+        /// The entry it landed on.
+        entry: String,
+        /// Who spun it.
+        by: String,
+    },
     /// The session goes on after a pause, or after the server was down.
     Resumed {
         /// Who resumed it (`server` after a restart).
@@ -90,6 +109,8 @@ impl What {
             What::Deadline { .. } => "deadline",
             What::Overtime { .. } => "overtime",
             What::Finished { .. } => "finished",
+            What::Turn { .. } => "turn",
+            What::Spin { .. } => "spin",
             What::Resumed { .. } => "resumed",
         }
     }
@@ -119,7 +140,19 @@ impl Notice {
                 segment,
                 left_seconds: 120.0,
             },
-            "deadline" => What::Deadline { segment },
+            "deadline" => What::Deadline {
+                segment: segment.clone(),
+            },
+            "turn" => What::Turn {
+                segment,
+                person: "Ana".to_owned(),
+                next: Some("Budi".to_owned()),
+            },
+            "spin" => What::Spin {
+                segment,
+                entry: "Expired certificate".to_owned(),
+                by: by.to_owned(),
+            },
             "overtime" => What::Overtime { segment },
             "finished" => What::Finished {
                 elapsed_seconds: 3720.0,

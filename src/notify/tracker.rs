@@ -21,8 +21,8 @@
 //!   and a chat must never say "Deadline: A" after "Segment 2 B".)
 //! - `finished` → `finished`, saying who stopped it, if someone did.
 
+use crate::session::{Instrument, Snapshot, State, StrokeKind};
 use crate::session::{SessionEvent, timeline::BUKA_LENGTH};
-use crate::session::{Snapshot, State};
 
 use super::notice::{Notice, SegmentRef, What};
 
@@ -47,6 +47,8 @@ struct Session {
     /// The last overtime told about (segment, deadline): told once, whatever the stream
     /// repeats.
     overtime_told: Option<(usize, String)>,
+    /// A spin turning now: (segment, entry, who spun it), told when it lands.
+    spinning: Option<(usize, String, String)>,
 }
 
 impl Session {
@@ -73,6 +75,7 @@ impl Session {
             deadline_done: snapshot.state == State::Overtime,
             stopped_by: None,
             overtime_told: None,
+            spinning: None,
         }
     }
 
@@ -155,6 +158,7 @@ impl Tracker {
                     deadline_done: false,
                     stopped_by: None,
                     overtime_told: None,
+                    spinning: None,
                 });
             let notice = session.notice(
                 &at.utc,
@@ -203,7 +207,43 @@ impl Tracker {
                 ));
                 notices
             }
+            SessionEvent::Stroke {
+                kind: StrokeKind::Spin { landing: true },
+                instrument: Instrument::Gong,
+                at,
+                ..
+            } => match session.spinning.take() {
+                Some((segment, entry, by)) => vec![session.notice(
+                    &at.utc,
+                    What::Spin {
+                        segment: session.segment(segment),
+                        entry,
+                        by,
+                    },
+                )],
+                None => Vec::new(),
+            },
             SessionEvent::Stroke { .. } => Vec::new(),
+            SessionEvent::Spin { by, spin, .. } => {
+                session.spinning = spin
+                    .as_ref()
+                    .map(|s| (s.segment, s.entry.clone(), by.to_string()));
+                Vec::new()
+            }
+            SessionEvent::Turn {
+                segment,
+                person,
+                next,
+                at,
+                ..
+            } => vec![session.notice(
+                &at.utc,
+                What::Turn {
+                    segment: session.segment(*segment),
+                    person: person.clone(),
+                    next: next.clone(),
+                },
+            )],
             SessionEvent::TimeWarning {
                 segment,
                 lead_seconds,
@@ -270,9 +310,7 @@ impl Tracker {
             )],
             SessionEvent::Paused { .. }
             | SessionEvent::Extended { .. }
-            | SessionEvent::TimeLeftSet { .. }
-            | SessionEvent::Spin { .. }
-            | SessionEvent::Turn { .. } => Vec::new(),
+            | SessionEvent::TimeLeftSet { .. } => Vec::new(),
         }
     }
 }

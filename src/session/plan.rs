@@ -295,6 +295,17 @@ impl ValidPlan {
     pub fn segments(&self) -> &[Segment] {
         &self.segments
     }
+    /// Whether segments `a` and `b` spin the same wheel (the same entries, in the same
+    /// order): a wheel drawn without repetition remembers its draws across every segment
+    /// that carries it, as the rounds of a Wheel of Expertise do.
+    #[must_use]
+    pub fn same_wheel(&self, a: usize, b: usize) -> bool {
+        match (self.segments.get(a), self.segments.get(b)) {
+            (Some(a), Some(b)) => !a.entries.is_empty() && a.entries == b.entries,
+            _ => false,
+        }
+    }
+
     /// The planned length of the whole session: the sum of its timeboxes (without the
     /// few seconds of the opening buka, and before any steering).
     #[must_use]

@@ -403,7 +403,7 @@ impl Runner {
                 .timeline
                 .spins()
                 .iter()
-                .filter(|s| s.segment == segment)
+                .filter(|s| self.plan.same_wheel(s.segment, segment))
             {
                 if drawn.iter().all(|d| *d) {
                     drawn.fill(false);

@@ -218,6 +218,22 @@ async fn slack_starts_and_steers_a_session_journaled_as_the_person_who_typed() {
     assert_eq!(extension["by"], "slack:@ana");
     assert_eq!(extension["by_seconds"], 120.0);
 
+    // "The page" spins its wheel of past incidents; time comes off from chat.
+    let spun = slack(&server, "spin").await;
+    let text = answer(&spun, "in_channel");
+    assert!(text.starts_with("@ana: the wheel lands on \""), "{text}");
+    let spin = events.until("spin").await;
+    assert_eq!(spin["by"], "slack:@ana");
+    let entry = spin["entry"].as_str().unwrap();
+    assert!(text.contains(entry), "{text} names {entry}");
+    let shortened = slack(&server, "-1m").await;
+    assert!(
+        answer(&shortened, "in_channel").starts_with("@ana: shorten: "),
+        "{}",
+        shortened.text
+    );
+    assert_eq!(events.until("time_left_set").await["by"], "slack:@ana");
+
     // Status is for the person who asked.
     let status = answer(&slack(&server, "status").await, "ephemeral");
     assert!(status.contains("segment 2/"), "{status}");
@@ -242,7 +258,16 @@ async fn slack_starts_and_steers_a_session_journaled_as_the_person_who_typed() {
         })
         .collect();
     let actions: Vec<&str> = log.iter().map(|(action, _)| action.as_str()).collect();
-    assert_eq!(actions, ["started", "next", "extend", "stop"], "{log:?}");
+    assert_eq!(
+        actions,
+        ["started", "next", "extend", "spin", "time-left", "stop"],
+        "{log:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|(_, detail)| detail.starts_with("spin → \"")),
+        "the pick is journaled: {log:?}"
+    );
     server.stop().await;
 }
 

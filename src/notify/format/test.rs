@@ -50,6 +50,24 @@ fn golden_bodies() {
             r#"{"event":"warning","session":"20261122-093000-7f3a","plan":"Game day","at":"2026-11-22T09:30:00.125Z","segment":2,"of":5,"title":"Investigate","left_seconds":120.0,"text":"⚠ 2 minutes left in \"Investigate\""}"#,
         ),
         (
+            What::Turn {
+                segment: investigate(),
+                person: "Ana".into(),
+                next: Some("Budi".into()),
+            },
+            r#"{"text":"Ana's turn in \"Investigate\", then Budi"}"#,
+            r#"{"event":"turn","session":"20261122-093000-7f3a","plan":"Game day","at":"2026-11-22T09:30:00.125Z","segment":2,"of":5,"title":"Investigate","person":"Ana","next":"Budi","text":"Ana's turn in \"Investigate\", then Budi"}"#,
+        ),
+        (
+            What::Spin {
+                segment: investigate(),
+                entry: "Expired certificate".into(),
+                by: "slack:@ana".into(),
+            },
+            r#"{"text":"The wheel in \"Investigate\" landed on \"Expired certificate\" (spun by slack:@ana)"}"#,
+            r#"{"event":"spin","session":"20261122-093000-7f3a","plan":"Game day","at":"2026-11-22T09:30:00.125Z","segment":2,"of":5,"title":"Investigate","entry":"Expired certificate","by":"slack:@ana","text":"The wheel in \"Investigate\" landed on \"Expired certificate\" (spun by slack:@ana)"}"#,
+        ),
+        (
             What::Deadline {
                 segment: investigate(),
             },

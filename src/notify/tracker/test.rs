@@ -368,3 +368,68 @@ fn a_snapshot_taken_during_the_buka_or_in_overtime_tells_no_false_deadline() {
     let events: Vec<_> = notices.iter().map(|n| n.what.event()).collect();
     assert_eq!(events, ["resumed", "finished"]);
 }
+
+#[test]
+fn turns_are_told_as_they_begin_and_a_spin_as_it_lands() {
+    let mut tracker = Tracker::default();
+    let snap = snapshot(ID, 1.0);
+    let mut notices = tracker.notices(&started(), Some(&snap));
+    notices.extend(tracker.notices(&segment_started(0, "Gather", 4.0, 604.0), None));
+    notices.extend(tracker.notices(
+        &SessionEvent::Turn {
+            segment: 0,
+            person: "Ana".into(),
+            next: Some("Budi".into()),
+            turn: 0,
+            of: 2,
+            at: at(4.0),
+        },
+        None,
+    ));
+    let spin = crate::session::SpinStatus {
+        segment: 0,
+        entry: "DNS".into(),
+        index: 1,
+        entries: vec!["Disk full".into(), "DNS".into()],
+        from: 0,
+        steps: 17,
+        start_seconds: 10.0,
+        land_seconds: 15.0,
+        lands_at: "t+15".into(),
+    };
+    let spun = tracker.notices(
+        &SessionEvent::Spin {
+            at: at(10.0),
+            by: actor("slack:@ana"),
+            spin: Some(spin),
+        },
+        None,
+    );
+    assert!(
+        spun.is_empty(),
+        "the pick is not told before the room hears it"
+    );
+    // The run's strokes tell nothing; its landing gong tells the pick.
+    let mut run = stroke(StrokeKind::Spin { landing: false }, 0, 12.0);
+    if let SessionEvent::Stroke { instrument, .. } = &mut run {
+        *instrument = Instrument::Bonang;
+    }
+    assert!(tracker.notices(&run, None).is_empty());
+    notices.extend(tracker.notices(&stroke(StrokeKind::Spin { landing: true }, 0, 15.0), None));
+    let told: Vec<_> = said(&notices).into_iter().skip(2).collect();
+    assert_eq!(
+        told,
+        [
+            (
+                "turn",
+                "t+4".to_owned(),
+                "Ana's turn in \"Gather\", then Budi".to_owned()
+            ),
+            (
+                "spin",
+                "t+15".to_owned(),
+                "The wheel in \"Gather\" landed on \"DNS\" (spun by slack:@ana)".to_owned()
+            ),
+        ]
+    );
+}

@@ -1259,3 +1259,45 @@ fn time_comes_off_a_segment_but_not_one_past_its_deadline() {
         .unwrap();
     assert_eq!(runner.snapshot(at_seconds(31.0)).segment, 1);
 }
+
+#[test]
+fn segments_with_the_same_wheel_share_its_draws_and_its_resting_place() {
+    let plan = ValidPlan::from_toml(
+        r#"
+name = "rounds"
+[[segments]]
+title = "Round 1"
+duration = "30s"
+entries = ["Deploys", "DNS", "Feature flags"]
+draw = "without-repetition"
+[[segments]]
+title = "Round 2"
+duration = "30s"
+entries = ["Deploys", "DNS", "Feature flags"]
+draw = "without-repetition"
+"#,
+    )
+    .unwrap();
+    let mut runner = Runner::new(session_id(), plan, options(Speed::NORMAL), clock());
+    let (mut controller, _renderer) = test_engine();
+    let by = facilitator();
+    runner
+        .steer(SteerCommand::Spin(0), at_seconds(5.0), &by, &mut controller)
+        .unwrap();
+    runner
+        .steer(
+            SteerCommand::Spin(0),
+            at_seconds(40.0),
+            &by,
+            &mut controller,
+        )
+        .unwrap();
+    let wheel = runner.snapshot(at_seconds(50.0)).wheel.unwrap();
+    assert_eq!(
+        wheel.drawn,
+        ["Deploys", "DNS"],
+        "round 2 does not draw round 1's topic"
+    );
+    let last = wheel.last.unwrap();
+    assert_eq!((last.segment, last.from, last.index), (1, 0, 1));
+}

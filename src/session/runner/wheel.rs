@@ -41,7 +41,8 @@ pub struct WheelStatus {
     /// The entries drawn in this round (drawn without repetition, they will not come up
     /// again until every entry has), in the order drawn.
     pub drawn: Vec<String>,
-    /// The last spin in this segment, if any.
+    /// The last spin of this wheel (in this segment or an earlier one with the same
+    /// entries), if any.
     pub last: Option<SpinStatus>,
 }
 
@@ -94,7 +95,7 @@ impl Runner {
             .timeline
             .spins()
             .iter()
-            .filter(|s| s.segment == segment)
+            .filter(|s| self.plan.same_wheel(s.segment, segment))
             .collect();
         let candidates = self.wheel_candidates(segment);
         let drawn = match spec.draw() {

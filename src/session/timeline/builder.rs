@@ -511,8 +511,9 @@ impl<'a> Builder<'a> {
 
     /// Spins the wheel of `cur`'s segment at `at`, landing on `entry`: a bonang run that
     /// slows down, each stroke an entry passing the pointer (its pitch the entry's), and
-    /// the gong with the last. A spin still turning stops where the new one begins. An
-    /// entry the segment does not have is ignored.
+    /// the gong with the last. It starts from where the same wheel last stopped. A spin
+    /// still turning stops where the new one begins. An entry the segment does not have
+    /// is ignored.
     fn spin(&mut self, cur: &Current, at: u64, entry: u32) {
         let entries = self
             .plan
@@ -524,11 +525,12 @@ impl<'a> Builder<'a> {
         }
         self.strokes
             .retain(|s| !(matches!(s.kind, StrokeKind::Spin { .. }) && s.frame.0 >= at));
+        // The wheel turns on from where it last stopped, in whichever segment that was.
         let from = self
             .spins
             .iter()
             .rev()
-            .find(|s| s.segment == cur.segment)
+            .find(|s| self.plan.same_wheel(s.segment, cur.segment))
             .map_or(0, |s| s.path.to as usize);
         let path = SpinPath::new(entries, from, entry as usize);
         let length = Speed::NORMAL.frames(SPIN_LENGTH, self.rate);
