@@ -1680,7 +1680,7 @@ function renderSpinBox(snapshot) {
     result.classList.remove("landed", "spinning");
     delete result.dataset.entry;
     delete $("spin-wheel").dataset.landed;
-    for (const slice of $("spin-disc").querySelectorAll(".slice")) slice.classList.remove("landed");
+    for (const part of $("spin-disc").querySelectorAll(".landed")) part.classList.remove("landed");
   }
 }
 
@@ -1703,12 +1703,18 @@ function drawSpinDisc(entries) {
     slice.setAttribute("class", `slice ${i % 2 ? "odd" : "even"}`);
     slice.dataset.entry = entry;
     slice.dataset.index = String(i);
+    // The label runs outward along its slice, from near the hub to the rim.
     const label = document.createElementNS(SVG, "text");
-    const angle = (i / n) * 360;
-    label.setAttribute("transform", `rotate(${angle.toFixed(2)}) translate(0 ${-r * 0.58}) rotate(-90)`);
-    label.setAttribute("text-anchor", "middle");
+    const angle = (i / n) * 360 - 90;
+    label.setAttribute("transform", `rotate(${angle.toFixed(2)}) translate(${r * 0.2} 0)`);
+    label.setAttribute("text-anchor", "start");
     label.setAttribute("font-size", String(size));
-    label.textContent = entry.length > 18 ? `${entry.slice(0, 17)}…` : entry;
+    label.dataset.index = String(i);
+    const room = Math.floor((r * 0.76) / (size * 0.56));
+    label.textContent = entry.length > room ? `${entry.slice(0, room - 1)}…` : entry;
+    const full = document.createElementNS(SVG, "title");
+    full.textContent = entry;
+    g.append(full);
     g.append(slice, label);
     return g;
   });
@@ -1733,7 +1739,7 @@ function startSpin(spin, nowSeconds) {
   const t0 = performance.now() - (nowSeconds - spin.start_seconds) * 1000;
   app.spin = { key, spin, t0, length, landed: false };
   drawSpinDisc(spin.entries);
-  for (const slice of $("spin-disc").querySelectorAll(".slice")) slice.classList.remove("landed");
+  for (const part of $("spin-disc").querySelectorAll(".landed")) part.classList.remove("landed");
   const result = $("spin-result");
   result.classList.remove("landed");
   delete result.dataset.entry;
@@ -1767,8 +1773,8 @@ function landSpin(current) {
   current.landed = true;
   const { spin } = current;
   setDiscPosition(spin.index, spin.entries.length);
-  for (const slice of $("spin-disc").querySelectorAll(".slice")) {
-    slice.classList.toggle("landed", Number(slice.dataset.index) === spin.index);
+  for (const part of $("spin-disc").querySelectorAll(".slice, text")) {
+    part.classList.toggle("landed", Number(part.dataset.index) === spin.index);
   }
   const result = $("spin-result");
   result.classList.remove("spinning");
