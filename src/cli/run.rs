@@ -24,6 +24,7 @@ use super::clean;
 use super::plan_arg::load_plan;
 use super::render::clock;
 
+mod big_clock;
 mod view;
 
 use view::{Elapsed, Press, STOP_QUESTION, StopGuard};
@@ -391,7 +392,9 @@ async fn interactive_loop(
     }
 }
 
-/// The status screen: plan, segment, time left, the gongan with its played beats lit.
+/// The status screen: plan, segment, time left, the gongan with its played beats lit, and
+/// the time left again in large digits when the window has room for them beside the rest
+/// (the notes are never cut for the large clock: without room it is left out).
 /// Times are plan time; user text (plan, titles, notes) is shown without control
 /// characters, so a plan cannot drive the terminal.
 fn draw(
@@ -402,7 +405,8 @@ fn draw(
     output_name: &str,
 ) -> anyhow::Result<()> {
     let mut out = std::io::stdout();
-    let width = terminal::size().map_or(80, |(columns, _)| usize::from(columns));
+    let (columns, rows) =
+        terminal::size().map_or((80, 24), |(c, r)| (usize::from(c), usize::from(r)));
     let state = match s.state {
         State::Buka => "opening (buka)",
         State::Running => "running",
@@ -433,6 +437,7 @@ fn draw(
         (_, Some(next)) => clean(next),
         (_, None) => "(the end)".to_owned(),
     };
+    let overtime = s.state == State::Overtime;
     let mut lines = vec![
         format!(
             "gongan  {}  -  {state}{speed}  ({output_name})",
@@ -444,19 +449,15 @@ fn draw(
             s.segment + 1,
             s.segments.len(),
             clean(&s.title),
-            view::time_left(
-                s.state == State::Overtime,
-                s.remaining_seconds,
-                s.overtime_seconds,
-                s.speed
-            )
+            view::time_left(overtime, s.remaining_seconds, s.overtime_seconds, s.speed)
         ),
         format!("gongan  beat {}/{}  {wheel}", s.beat, s.of),
         format!("elapsed {}   next: {next}", clock(elapsed)),
         String::new(),
     ];
+    let clock_at = lines.len();
     lines.extend(
-        view::wrap(&clean_lines(&s.notes), width.saturating_sub(2))
+        view::wrap(&clean_lines(&s.notes), columns.saturating_sub(2))
             .into_iter()
             .map(|l| format!("  {l}")),
     );
@@ -465,6 +466,16 @@ fn draw(
     lines.push(clean(message));
     lines.push(String::new());
     lines.push("[space] pause  [n] next  [p] previous  [+] 1 min more  [q] stop".to_owned());
+    let countdown = view::countdown(overtime, s.remaining_seconds, s.overtime_seconds, s.speed);
+    let width = big_clock::width(&countdown);
+    if big_clock::fits(width, columns, rows.saturating_sub(lines.len())) {
+        let margin = " ".repeat((columns - width) / 2);
+        let big = big_clock::big_clock(&countdown)
+            .into_iter()
+            .map(|row| format!("{margin}{row}"))
+            .chain([String::new()]);
+        lines.splice(clock_at..clock_at, big);
+    }
     queue!(
         out,
         cursor::MoveTo(0, 0),

@@ -1,13 +1,17 @@
 //! `gongan run` on a real terminal: its full-screen view driven through tmux, keys sent as
 //! a facilitator types them and the screen read back (issue 12): pause stops the elapsed
 //! clock, notes wrap between words, overtime counts up as `+m:ss`, `q` asks before it
-//! ends the session, and the debrief is left on the terminal.
+//! ends the session, and the debrief is left on the terminal. The time left is also drawn
+//! in large digits when the window has room.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// The width of the tmux window: the notes below are longer than a line of it.
 const COLUMNS: usize = 72;
+
+/// The height of the tmux window: room for the view with its large clock.
+const ROWS: usize = 40;
 
 const PLAN: &str = r#"
 name = "Screen drill"
@@ -25,6 +29,18 @@ struct Tmux {
 }
 
 impl Tmux {
+    /// `gongan run drill.toml` at ×20 in a window of its own, started in `plan_dir` with
+    /// the variables `env` (`NAME=value` each) set, its exit status printed when it ends.
+    fn run(plan_dir: &std::path::Path, env: &[&str]) -> Tmux {
+        let command = format!(
+            "cd {} && env RUST_LOG=off {} {} run drill.toml --output null --speed 20; echo EXITED $?; sleep 60",
+            plan_dir.display(),
+            env.join(" "),
+            env!("CARGO_BIN_EXE_gongan"),
+        );
+        Tmux::start(&command)
+    }
+
     fn start(command: &str) -> Tmux {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("tmux.sock").to_str().unwrap().to_owned();
@@ -33,7 +49,9 @@ impl Tmux {
             .command()
             .args(["new-session", "-d", "-s", "run", "-x"])
             .arg(COLUMNS.to_string())
-            .args(["-y", "40", command])
+            .arg("-y")
+            .arg(ROWS.to_string())
+            .arg(command)
             .env("TERM", "xterm-256color")
             .status()
             .expect("tmux runs (make test installs it)");
@@ -43,7 +61,8 @@ impl Tmux {
 
     fn command(&self) -> Command {
         let mut command = Command::new("tmux");
-        command.args(["-S", &self.socket]);
+        // No one's ~/.tmux.conf: the window is what the test says it is.
+        command.args(["-f", "/dev/null", "-S", &self.socket]);
         command
     }
 
@@ -51,6 +70,17 @@ impl Tmux {
         let status = self
             .command()
             .args(["send-keys", "-t", "run", "-l", keys])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Makes the window `rows` tall, as a facilitator would by resizing theirs.
+    fn resize(&self, rows: usize) {
+        let status = self
+            .command()
+            .args(["resize-window", "-t", "run", "-y"])
+            .arg(rows.to_string())
             .status()
             .unwrap();
         assert!(status.success());
@@ -89,6 +119,11 @@ impl Drop for Tmux {
     }
 }
 
+/// The rows of the large clock on a screen: its block digits.
+fn big_clock(screen: &str) -> Vec<&str> {
+    screen.lines().filter(|l| l.contains('█')).collect()
+}
+
 /// The `elapsed m:ss` on a screen.
 fn elapsed(screen: &str) -> String {
     screen
@@ -104,18 +139,20 @@ fn the_terminal_view_pauses_wraps_counts_overtime_and_asks_before_stopping() {
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("drill.toml");
     std::fs::write(&plan, PLAN).unwrap();
-    let command = format!(
-        "cd {} && RUST_LOG=off {} run drill.toml --output null --speed 20; echo EXITED $?; sleep 60",
-        dir.path().display(),
-        env!("CARGO_BIN_EXE_gongan"),
-    );
-    let tmux = Tmux::start(&command);
+    let tmux = Tmux::run(dir.path(), &[]);
 
     // Running, in plan time: a 2-minute segment shows minutes, not the 6 s it takes at x20.
     let screen = tmux.wait("the running segment", |s| {
         s.contains("running") && s.contains("Look around")
     });
     assert!(screen.contains(" left"), "{screen}");
+    // The time left in large digits too, five rows of them, centred.
+    let big = big_clock(&screen);
+    assert_eq!(big.len(), 5, "{screen}");
+    for row in &big {
+        let margin = row.chars().take_while(|c| *c == ' ').count();
+        assert!(margin > 10 && margin < COLUMNS / 2, "not centred: {screen}");
+    }
     // Notes wrapped between words, inside the window.
     let notes: Vec<&str> = screen.lines().filter(|l| l.starts_with("  ")).collect();
     assert!(notes.len() >= 3, "{screen}");
@@ -162,4 +199,22 @@ fn the_terminal_view_pauses_wraps_counts_overtime_and_asks_before_stopping() {
         end.contains("# Debrief") || end.contains("Debrief"),
         "{end}"
     );
+}
+
+#[test]
+fn a_window_too_short_for_the_large_clock_keeps_the_one_line_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("drill.toml"), PLAN).unwrap();
+    let tmux = Tmux::run(dir.path(), &[]);
+    tmux.wait("the large clock", |s| big_clock(s).len() == 5);
+    // The view's 14 rows without it, at this width, leave no room for 5 more and a blank.
+    tmux.resize(16);
+    let short = tmux.wait("the one-line clock alone", |s| big_clock(s).is_empty());
+    assert!(
+        short.contains(" left") || short.contains(" over"),
+        "{short}"
+    );
+    assert!(short.contains("Look around"), "{short}");
+    tmux.resize(ROWS);
+    tmux.wait("the large clock again", |s| big_clock(s).len() == 5);
 }
