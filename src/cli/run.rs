@@ -24,8 +24,11 @@ use super::clean;
 use super::plan_arg::load_plan;
 use super::render::clock;
 
+mod big_clock;
+mod colour;
 mod view;
 
+use colour::Tone;
 use view::{Elapsed, Press, STOP_QUESTION, StopGuard};
 
 /// How long the final gong is left to ring before the command exits.
@@ -88,8 +91,13 @@ pub fn run(plan: &str, spec: &OutputSpec, speed: Speed, pack: &str) -> anyhow::R
         handle.start(plan, speed, super::actor()).await?;
         let keys = read_keys(interactive);
         if interactive {
+            let colour = colour::use_colour(
+                std::io::stdout().is_terminal(),
+                std::env::var_os("NO_COLOR").as_deref(),
+                std::env::var("TERM").ok().as_deref(),
+            );
             let _screen = Screen::enter()?;
-            interactive_loop(&handle, events, keys, &output_name).await
+            interactive_loop(&handle, events, keys, &output_name, colour).await
         } else {
             println!("playing to {output_name}; keys on stdin: space pause/resume, n next, p previous, + extend 1 min, q q stop");
             plain_loop(&handle, events, keys).await
@@ -363,6 +371,7 @@ async fn interactive_loop(
     mut events: broadcast::Receiver<Event>,
     mut keys: mpsc::Receiver<Key>,
     output_name: &str,
+    colour: bool,
 ) -> anyhow::Result<()> {
     let mut redraw = tokio::time::interval(Duration::from_millis(100));
     let mut last_stroke = String::new();
@@ -370,6 +379,8 @@ async fn interactive_loop(
     let mut finished_at: Option<tokio::time::Instant> = None;
     let mut guard = StopGuard::default();
     let mut elapsed = Elapsed::default();
+    // The longest lead of the warnings the current segment has sounded, in plan seconds.
+    let mut warned: Option<f64> = None;
     loop {
         tokio::select! {
             Some(key) = keys.recv() => {
@@ -391,8 +402,15 @@ async fn interactive_loop(
             }
             event = events.recv() => match event {
                 Ok(Event::Session(event)) => {
-                    if matches!(event, SessionEvent::Finished { .. }) {
-                        finished_at = Some(tokio::time::Instant::now());
+                    match event {
+                        SessionEvent::Finished { .. } => {
+                            finished_at = Some(tokio::time::Instant::now());
+                        }
+                        SessionEvent::SegmentStarted { .. } => warned = None,
+                        SessionEvent::TimeWarning { lead_seconds, .. } => {
+                            warned = Some(warned.unwrap_or(0.0).max(lead_seconds));
+                        }
+                        _ => {}
                     }
                     if matches!(event, SessionEvent::Stroke { .. }) {
                         last_stroke = describe(&event);
@@ -416,25 +434,51 @@ async fn interactive_loop(
                     );
                     // The question stays until it is answered, whatever happens meanwhile.
                     let message = if guard.asking() { STOP_QUESTION } else { message.as_str() };
-                    draw(&snapshot, shown, &last_stroke, message, output_name)?;
+                    let size = terminal::size()
+                        .map_or((80, 24), |(c, r)| (usize::from(c), usize::from(r)));
+                    let lines = view_lines(
+                        &snapshot, shown, warned, &last_stroke, message, output_name, size,
+                    );
+                    paint(&lines, colour)?;
                 }
             }
         }
     }
 }
 
-/// The status screen: plan, segment, time left, the gongan with its played beats lit.
-/// Times are plan time; user text (plan, titles, notes) is shown without control
-/// characters, so a plan cannot drive the terminal.
-fn draw(
+/// A line of the view: pieces of text, each in its tone.
+#[derive(Debug, Default)]
+struct Line(Vec<(String, Tone)>);
+
+impl Line {
+    fn plain(text: impl Into<String>) -> Line {
+        Line(vec![(text.into(), Tone::Plain)])
+    }
+
+    fn then(mut self, text: impl Into<String>, tone: Tone) -> Line {
+        self.0.push((text.into(), tone));
+        self
+    }
+}
+
+/// The status screen: plan, segment, time left, the gongan with its played beats lit, and
+/// the time left again in large digits when the window has room for them beside the rest
+/// (the notes are never cut for the large clock: without room it is left out). The time,
+/// large or not, and the state are in the tone of how the segment stands.
+///
+/// `warned` is the longest lead of the warnings the segment has sounded; `(columns, rows)`
+/// the window's size. Times are plan time; user text (plan, titles, notes) is shown
+/// without control characters, so a plan cannot drive the terminal.
+fn view_lines(
     s: &Snapshot,
     elapsed: f64,
+    warned: Option<f64>,
     last_stroke: &str,
     message: &str,
     output_name: &str,
-) -> anyhow::Result<()> {
-    let mut out = std::io::stdout();
-    let width = terminal::size().map_or(80, |(columns, _)| usize::from(columns));
+    (columns, rows): (usize, usize),
+) -> Vec<Line> {
+    let tone = Tone::of(s.state, s.remaining_seconds * s.speed, warned);
     let state = match s.state {
         State::Buka => "opening (buka)",
         State::Running => "running",
@@ -465,48 +509,73 @@ fn draw(
         (_, Some(next)) => clean(next),
         (_, None) => "(the end)".to_owned(),
     };
+    let overtime = s.state == State::Overtime;
+    let time_left = view::time_left(overtime, s.remaining_seconds, s.overtime_seconds, s.speed);
     let mut lines = vec![
-        format!(
-            "gongan  {}  -  {state}{speed}  ({output_name})",
-            clean(&s.plan)
-        ),
-        String::new(),
-        format!(
-            "segment {}/{}  {}      {}",
+        Line::plain(format!("gongan  {}  -  ", clean(&s.plan)))
+            .then(state, tone)
+            .then(format!("{speed}  ({output_name})"), Tone::Plain),
+        Line::default(),
+        Line::plain(format!(
+            "segment {}/{}  {}      ",
             s.segment + 1,
             s.segments.len(),
             clean(&s.title),
-            view::time_left(
-                s.state == State::Overtime,
-                s.remaining_seconds,
-                s.overtime_seconds,
-                s.speed
-            )
-        ),
-        format!("gongan  beat {}/{}  {wheel}", s.beat, s.of),
-        format!("elapsed {}   next: {next}", clock(elapsed)),
-        String::new(),
+        ))
+        .then(time_left, tone),
+        Line::plain(format!("gongan  beat {}/{}  {wheel}", s.beat, s.of)),
+        Line::plain(format!("elapsed {}   next: {next}", clock(elapsed))),
+        Line::default(),
     ];
+    let clock_at = lines.len();
     lines.extend(
-        view::wrap(&clean_lines(&s.notes), width.saturating_sub(2))
+        view::wrap(&clean_lines(&s.notes), columns.saturating_sub(2))
             .into_iter()
-            .map(|l| format!("  {l}")),
+            .map(|l| Line::plain(format!("  {l}"))),
     );
-    lines.push(String::new());
-    lines.push(format!("last stroke: {}", clean(last_stroke)));
-    lines.push(clean(message));
-    lines.push(String::new());
-    lines.push("[space] pause  [n] next  [p] previous  [+] 1 min more  [q] stop".to_owned());
+    lines.push(Line::default());
+    lines.push(Line::plain(format!("last stroke: {}", clean(last_stroke))));
+    lines.push(Line::plain(clean(message)));
+    lines.push(Line::default());
+    lines.push(Line::plain(
+        "[space] pause  [n] next  [p] previous  [+] 1 min more  [q] stop",
+    ));
+    let countdown = view::countdown(overtime, s.remaining_seconds, s.overtime_seconds, s.speed);
+    let width = big_clock::width(&countdown);
+    if big_clock::fits(width, columns, rows.saturating_sub(lines.len())) {
+        let margin = " ".repeat((columns - width) / 2);
+        let big = big_clock::big_clock(&countdown)
+            .into_iter()
+            .map(|row| Line::plain(margin.clone()).then(row, tone))
+            .chain([Line::default()]);
+        lines.splice(clock_at..clock_at, big);
+    }
+    lines
+}
+
+/// Draws `lines` over the whole screen, each piece in its tone's colour when `colour`.
+fn paint(lines: &[Line], colour: bool) -> std::io::Result<()> {
+    let mut out = std::io::stdout();
     queue!(
         out,
         cursor::MoveTo(0, 0),
         terminal::Clear(terminal::ClearType::All)
     )?;
-    for line in lines {
-        queue!(out, style::Print(line), cursor::MoveToNextLine(1))?;
+    for Line(pieces) in lines {
+        for (text, tone) in pieces {
+            match tone.colour().filter(|_| colour) {
+                Some(c) => queue!(
+                    out,
+                    style::SetForegroundColor(c),
+                    style::Print(text),
+                    style::ResetColor
+                )?,
+                None => queue!(out, style::Print(text))?,
+            }
+        }
+        queue!(out, cursor::MoveToNextLine(1))?;
     }
-    out.flush()?;
-    Ok(())
+    out.flush()
 }
 
 /// `text` without control characters, its line breaks kept.

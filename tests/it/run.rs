@@ -86,6 +86,12 @@ fn the_keyboard_steers_a_running_session() {
     assert!(frame_of(&gong) > frame_of(&suwuk));
     let status = child.wait().unwrap();
     assert!(status.success());
+    // A pipe gets words, never the terminal view's colours or cursor moves.
+    assert!(
+        !seen.iter().any(|l| l.contains('\u{1b}')),
+        "escape sequences in:\n{}",
+        seen.join("\n")
+    );
 }
 
 #[test]

@@ -14,10 +14,24 @@ pub fn time_left(
     overtime_seconds: f64,
     speed: f64,
 ) -> String {
+    let word = if overtime { "over" } else { "left" };
+    format!(
+        "{} {word}",
+        countdown(overtime, remaining_seconds, overtime_seconds, speed)
+    )
+}
+
+/// [`time_left`] without its word, as the large clock shows it: `12:34`, `+1:05`.
+pub fn countdown(
+    overtime: bool,
+    remaining_seconds: f64,
+    overtime_seconds: f64,
+    speed: f64,
+) -> String {
     if overtime {
-        format!("+{} over", clock(overtime_seconds * speed))
+        format!("+{}", clock(overtime_seconds * speed))
     } else {
-        format!("{} left", clock(remaining_seconds * speed))
+        clock(remaining_seconds * speed)
     }
 }
 
@@ -124,6 +138,8 @@ mod test {
         assert_eq!(time_left(false, 5.0, 0.0, 60.0), "5:00 left");
         assert_eq!(time_left(true, 0.0, 65.0, 1.0), "+1:05 over");
         assert_eq!(time_left(true, 0.0, 1.0, 60.0), "+1:00 over");
+        assert_eq!(countdown(false, 5.0, 0.0, 60.0), "5:00");
+        assert_eq!(countdown(true, 0.0, 65.0, 1.0), "+1:05");
     }
 
     #[test]
