@@ -41,6 +41,10 @@ enum Key {
     Next,
     Previous,
     Extend,
+    /// `-`: a plan minute less.
+    Shorten,
+    /// `s`: spin the segment's wheel.
+    Spin,
     /// `q` (or Esc): stop, once confirmed.
     Quit,
     /// Ctrl-C: stop now.
@@ -54,6 +58,8 @@ impl Key {
             'n' | 'N' => Some(Key::Next),
             'p' | 'P' => Some(Key::Previous),
             '+' | '=' => Some(Key::Extend),
+            '-' => Some(Key::Shorten),
+            's' | 'S' => Some(Key::Spin),
             'q' | 'Q' => Some(Key::Quit),
             _ => None,
         }
@@ -173,6 +179,8 @@ async fn steer(handle: &ConductorHandle, key: Key) -> Result<(), String> {
         Key::Next => SteerCommand::Next,
         Key::Previous => SteerCommand::Previous,
         Key::Extend => SteerCommand::Extend(Duration::from_secs(60)),
+        Key::Shorten => SteerCommand::Shorten(Duration::from_secs(60)),
+        Key::Spin => SteerCommand::Spin(gongan::http::act::roll()),
         Key::Quit | Key::Interrupt => SteerCommand::Stop,
     };
     handle
@@ -538,7 +546,7 @@ fn view_lines(
     lines.push(Line::plain(clean(message)));
     lines.push(Line::default());
     lines.push(Line::plain(
-        "[space] pause  [n] next  [p] previous  [+] 1 min more  [q] stop",
+        "[space] pause  [n] next  [p] previous  [+/-] 1 min  [s] spin  [q] stop",
     ));
     let countdown = view::countdown(overtime, s.remaining_seconds, s.overtime_seconds, s.speed);
     let width = big_clock::width(&countdown);

@@ -17,6 +17,7 @@ density = "full"
 title = "Drill"
 duration = "4s"
 end = "wait"
+entries = ["Ana", "Budi"]
 "#;
 
 #[test]
@@ -79,6 +80,17 @@ fn the_keyboard_steers_a_running_session() {
     let drill = wait_for("segment 2 'Drill' started");
     assert_eq!(frame_of(&drill), frame_of(&suwuk));
     wait_for("overtime; press n");
+    // `s` spins the drill's wheel: it lands, with the gong, where and when it said.
+    keys.write_all(b"s").unwrap();
+    let spin = wait_for("the wheel spins");
+    let (_, lands) = spin.split_once("lands on '").unwrap();
+    let (entry, at) = lands.split_once("' at ").unwrap();
+    assert!(["Ana", "Budi"].contains(&entry), "{spin}");
+    let landing = wait_for("stroke gong (spin)");
+    assert_eq!(frame_of(&landing), frame_of(at), "{spin} / {landing}");
+    // `-` has no time to take off a segment past its deadline: refused, and it says why.
+    keys.write_all(b"-").unwrap();
+    wait_for("refused: the segment is already past its deadline");
     keys.write_all(b"n").unwrap();
     let gong = wait_for("stroke gong (session_end");
     let finished = wait_for("finished");
