@@ -11,6 +11,8 @@ mod plan_arg;
 mod play;
 mod render;
 mod run;
+
+pub use run::colour_for;
 mod serve;
 mod synth;
 mod table;

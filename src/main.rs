@@ -17,8 +17,8 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_target(false)
         // Colour codes only for a person at a terminal: a log file, a pipe or journald
-        // gets plain text (NO_COLOR is honoured too).
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        // gets plain text (NO_COLOR and TERM=dumb are honoured too, as `gongan run` does).
+        .with_ansi(cli::colour_for(std::io::stderr().is_terminal()))
         .init();
     let args = cli::Cli::parse();
     match cli::run(args) {

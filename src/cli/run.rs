@@ -34,6 +34,16 @@ use view::{Elapsed, Press, STOP_QUESTION, StopGuard};
 /// How long the final gong is left to ring before the command exits.
 const RING_OUT: Duration = Duration::from_secs(4);
 
+/// Whether a stream that is (or is not) a terminal gets colour, as this environment
+/// asks: `NO_COLOR` and `TERM=dumb` turn it off (the terminal view and the logs agree).
+pub fn colour_for(is_tty: bool) -> bool {
+    colour::use_colour(
+        is_tty,
+        std::env::var_os("NO_COLOR").as_deref(),
+        std::env::var("TERM").ok().as_deref(),
+    )
+}
+
 /// A key the facilitator pressed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Key {
@@ -97,15 +107,11 @@ pub fn run(plan: &str, spec: &OutputSpec, speed: Speed, pack: &str) -> anyhow::R
         handle.start(plan, speed, super::actor()).await?;
         let keys = read_keys(interactive);
         if interactive {
-            let colour = colour::use_colour(
-                std::io::stdout().is_terminal(),
-                std::env::var_os("NO_COLOR").as_deref(),
-                std::env::var("TERM").ok().as_deref(),
-            );
+            let colour = colour_for(std::io::stdout().is_terminal());
             let _screen = Screen::enter()?;
             interactive_loop(&handle, events, keys, &output_name, colour).await
         } else {
-            println!("playing to {output_name}; keys on stdin: space pause/resume, n next, p previous, + extend 1 min, q q stop");
+            println!("playing to {output_name}; keys on stdin: space pause/resume, n next, p previous, + extend 1 min, - 1 min less, s spin, q q stop");
             plain_loop(&handle, events, keys).await
         }
     })?;

@@ -165,6 +165,12 @@ fn each_problem_names_the_segment_and_the_field() {
             "segments[1] \"B\": warnings[0]: \"soon\": expected",
         ),
     ];
+    each_has_its_one_problem(&cases);
+}
+
+/// Each `(fields, problem)`: the second segment written with `fields` has exactly one
+/// problem, which starts with `problem`.
+fn each_has_its_one_problem(cases: &[(&str, &str)]) {
     for (fields, expected) in cases {
         let found = problems(&segment(fields));
         assert_eq!(found.len(), 1, "{fields}: {found:?}");
@@ -292,13 +298,5 @@ fn wheels_and_rotations_name_their_problems() {
             "segments[1] \"B\": entries: has 61 names; at most 60",
         ),
     ];
-    for (fields, expected) in cases {
-        let found = problems(&segment(fields));
-        assert_eq!(found.len(), 1, "{fields}: {found:?}");
-        assert!(
-            found[0].starts_with(expected),
-            "{fields}:\n  got  {}\n  want {expected}…",
-            found[0]
-        );
-    }
+    each_has_its_one_problem(&cases);
 }
