@@ -242,11 +242,11 @@ async fn making_a_link_checks_its_name_and_actions() {
     assert_eq!(taken.json["type"], "urn:gongan:problem:link-exists");
 
     let bad_allow = server
-        .post("/v1/links", &json!({"name": "other", "allow": "next,jump"}))
+        .post("/v1/links", &json!({"name": "other", "allow": "next,leap"}))
         .await;
     let detail = bad_allow.problem(422);
     assert!(
-        detail.contains("\"jump\" is not something a link may do"),
+        detail.contains("\"leap\" is not something a link may do"),
         "{detail}"
     );
     for body in [
