@@ -351,8 +351,8 @@ impl Runner {
                 let segment = self.timeline.position_at(at).segment;
                 let candidates = self.wheel_candidates(segment);
                 if candidates.is_empty() {
-                    let title = self.plan.segments()[segment].title().to_owned();
-                    return Err(SteerError::NoWheel(title));
+                    let title = self.plan.segments().get(segment).map(|s| s.title());
+                    return Err(SteerError::NoWheel(title.unwrap_or_default().to_owned()));
                 }
                 let pick = candidates[(roll % candidates.len() as u64) as usize];
                 Steer::Spin {
@@ -391,7 +391,7 @@ impl Runner {
 
     /// The entries of `segment`'s wheel a spin may land on now: all of them, or — drawn
     /// without repetition — those not drawn yet in this round (a round ends when every
-    /// entry has been drawn once).
+    /// entry has been drawn once; the draws of every segment with the same wheel count).
     fn wheel_candidates(&self, segment: usize) -> Vec<usize> {
         let Some(spec) = self.plan.segments().get(segment) else {
             return Vec::new();
