@@ -1675,12 +1675,7 @@ function renderSpinBox(snapshot) {
     // A wheel another segment spun waits where it stopped, for this segment's first spin.
     app.spin = null;
     setDiscPosition(last ? last.index : 0, wheel.entries.length);
-    const result = $("spin-result");
-    result.textContent = "Spin to pick one.";
-    result.classList.remove("landed", "spinning");
-    delete result.dataset.entry;
-    delete $("spin-wheel").dataset.landed;
-    for (const part of $("spin-disc").querySelectorAll(".landed")) part.classList.remove("landed");
+    clearLanding("Spin to pick one.");
   }
 }
 
@@ -1739,17 +1734,23 @@ function startSpin(spin, nowSeconds) {
   const t0 = performance.now() - (nowSeconds - spin.start_seconds) * 1000;
   app.spin = { key, spin, t0, length, landed: false };
   drawSpinDisc(spin.entries);
-  for (const part of $("spin-disc").querySelectorAll(".landed")) part.classList.remove("landed");
-  const result = $("spin-result");
-  result.classList.remove("landed");
-  delete result.dataset.entry;
-  delete $("spin-wheel").dataset.landed;
+  clearLanding("Spinning…");
   // Animation frames stop in a hidden tab; the landing is shown all the same.
   const current = app.spin;
   setTimeout(() => {
     if (app.spin === current && !current.landed) landSpin(current);
   }, Math.max(0, t0 + length - performance.now()) + 40);
   stepSpin();
+}
+
+/// Nothing is landed on: the result says `text`, no slice is lit.
+function clearLanding(text) {
+  const result = $("spin-result");
+  result.textContent = text;
+  result.classList.remove("landed", "spinning");
+  delete result.dataset.entry;
+  delete $("spin-wheel").dataset.landed;
+  for (const part of $("spin-disc").querySelectorAll(".landed")) part.classList.remove("landed");
 }
 
 function stepSpin() {

@@ -186,7 +186,7 @@ async fn steer(handle: &ConductorHandle, key: Key) -> Result<(), String> {
         Key::Previous => SteerCommand::Previous,
         Key::Extend => SteerCommand::Extend(Duration::from_secs(60)),
         Key::Shorten => SteerCommand::Shorten(Duration::from_secs(60)),
-        Key::Spin => SteerCommand::Spin(gongan::http::act::roll()),
+        Key::Spin => SteerCommand::Spin(gongan::session::wheel::roll()),
         Key::Quit | Key::Interrupt => SteerCommand::Stop,
     };
     handle

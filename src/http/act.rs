@@ -5,6 +5,7 @@
 use super::problem::ApiError;
 use super::state::AppState;
 use crate::command::{Command, HELP};
+use crate::session::wheel::roll;
 use crate::session::{Actor, Cue, CueReceipt, CueTime, Snapshot, Speed, State, SteerCommand};
 
 /// What a command did.
@@ -123,18 +124,6 @@ impl Acted {
     pub fn is_public(&self) -> bool {
         !matches!(self, Acted::Status(_) | Acted::Help)
     }
-}
-
-/// A random roll for a spin (the session core picks with it, deterministically). From
-/// the operating system; should it fail, the clock's nanoseconds are random enough for a
-/// wheel.
-#[must_use]
-pub fn roll() -> u64 {
-    getrandom::u64().unwrap_or_else(|_| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64)
-    })
 }
 
 /// `"Game day" · segment 2/5 "Investigate" · 4:12 left · running`.

@@ -196,7 +196,9 @@ impl Runner {
                 runner.overtime_announced = Some(position.run);
             }
         }
-        runner.turn_announced = runner.turn_at(Frame(at.0.saturating_sub(1)));
+        runner.turn_announced = runner
+            .turn_at(Frame(at.0.saturating_sub(1)))
+            .map(|turn| (turn.run, turn.turn));
         runner.finished = record.finished.is_some();
         runner
     }

@@ -134,6 +134,19 @@ pub fn turn_start(people: usize, turn: usize, length: u64) -> u64 {
     u64::try_from(start).unwrap_or(u64::MAX)
 }
 
+/// A random roll for a spin, for the edges that take a spin request (HTTP, chat,
+/// links, the terminal): the core picks with it deterministically. From
+/// the operating system; should it fail, the clock's nanoseconds are random enough for a
+/// wheel.
+#[must_use]
+pub fn roll() -> u64 {
+    getrandom::u64().unwrap_or_else(|_| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    })
+}
+
 #[cfg(test)]
 mod test {
     use proptest::prelude::*;

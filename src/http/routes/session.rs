@@ -11,7 +11,7 @@ use super::super::openapi::SnapshotDoc;
 use super::super::problem::{ApiError, Problem};
 use super::super::state::AppState;
 pub use crate::api::{ActedBy, Extend, Jump, StartSession, TimeChange};
-use crate::http::act::roll;
+use crate::session::wheel::roll;
 use crate::session::{Actor, PlanId, SessionId, Snapshot, Speed, SteerCommand};
 
 /// The longest extension in one request.

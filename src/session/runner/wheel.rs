@@ -120,69 +120,83 @@ impl Runner {
         })
     }
 
-    /// The rotation turn current at session frame `at`: (run, turn), or `None` when the
-    /// segment has no rotation or no segment is running.
-    pub(super) fn turn_at(&self, at: Frame) -> Option<(usize, usize)> {
+    /// The rotation turn current at session frame `at`, or `None` when the segment has no
+    /// rotation or no segment is running.
+    pub(super) fn turn_at(&self, at: Frame) -> Option<Turn<'_>> {
         let at = self.frozen_at(at);
         let position = self.timeline.position_at(at);
         if matches!(position.state, State::Buka | State::Finished) {
             return None;
         }
-        let people = self.plan.segments().get(position.segment)?.rotation().len();
-        if people == 0 {
+        let people = self.plan.segments().get(position.segment)?.rotation();
+        if people.is_empty() {
             return None;
         }
         let run = self.timeline.runs().get(position.run)?;
         let length = run.deadline.0.saturating_sub(run.start.0);
-        let turn = turn_at(people, at.0.saturating_sub(run.start.0), length);
-        Some((position.run, turn))
+        let turn = turn_at(people.len(), at.0.saturating_sub(run.start.0), length);
+        let boundary = |turn: usize| Frame(run.start.0 + turn_start(people.len(), turn, length));
+        Some(Turn {
+            run: position.run,
+            segment: run.segment,
+            turn,
+            people,
+            start: boundary(turn),
+            end: if turn + 1 >= people.len() {
+                run.deadline
+            } else {
+                boundary(turn + 1)
+            },
+        })
     }
 
     /// Whose turn it is at session frame `at`.
     pub(super) fn turn_status(&self, at: Frame) -> Option<TurnStatus> {
-        let (run, turn) = self.turn_at(at)?;
-        let run = self.timeline.runs().get(run)?;
-        let people = self.plan.segments().get(run.segment)?.rotation();
-        let length = run.deadline.0.saturating_sub(run.start.0);
-        let ends = if turn + 1 >= people.len() {
-            run.deadline
-        } else {
-            Frame(run.start.0 + turn_start(people.len(), turn + 1, length))
-        };
+        let turn = self.turn_at(at)?;
         Some(TurnStatus {
-            person: people.get(turn)?.clone(),
-            next: people.get(turn + 1).cloned(),
-            turn,
-            of: people.len(),
-            ends_seconds: ends.as_seconds(self.timeline.sample_rate()),
+            person: turn.people.get(turn.turn)?.clone(),
+            next: turn.people.get(turn.turn + 1).cloned(),
+            turn: turn.turn,
+            of: turn.people.len(),
+            ends_seconds: turn.end.as_seconds(self.timeline.sample_rate()),
         })
     }
 
     /// A new turn, once the clock has passed its start (frame `at`): told once per turn,
     /// and only forward (an extension that stretches the turns does not tell one again).
     pub(super) fn turn_news(&mut self, at: Frame) -> Option<(Frame, SessionEvent)> {
-        let (run, turn) = self.turn_at(at)?;
+        let turn = self.turn_at(at)?;
         let newer = self
             .turn_announced
-            .is_none_or(|(last_run, last_turn)| run != last_run || turn > last_turn);
+            .is_none_or(|(run, told)| turn.run != run || turn.turn > told);
         if !newer {
             return None;
         }
-        self.turn_announced = Some((run, turn));
-        let status = self.turn_status(at)?;
-        let segment_run = *self.timeline.runs().get(run)?;
-        let length = segment_run.deadline.0.saturating_sub(segment_run.start.0);
-        let start = Frame(segment_run.start.0 + turn_start(status.of, turn, length));
-        Some((
-            start,
-            SessionEvent::Turn {
-                segment: segment_run.segment,
-                person: status.person,
-                next: status.next,
-                turn,
-                of: status.of,
-                at: self.clock.moment(start),
-            },
-        ))
+        let event = SessionEvent::Turn {
+            segment: turn.segment,
+            person: turn.people.get(turn.turn)?.clone(),
+            next: turn.people.get(turn.turn + 1).cloned(),
+            turn: turn.turn,
+            of: turn.people.len(),
+            at: self.clock.moment(turn.start),
+        };
+        let (told, start) = ((turn.run, turn.turn), turn.start);
+        self.turn_announced = Some(told);
+        Some((start, event))
     }
+}
+
+/// A turn of a segment's rotation, as the timeline places it now.
+pub(super) struct Turn<'a> {
+    /// The segment run.
+    pub(super) run: usize,
+    /// Its plan segment.
+    segment: usize,
+    /// Which turn, from 0.
+    pub(super) turn: usize,
+    /// The rotation.
+    people: &'a [String],
+    /// Where it began and where it ends (the next turn, or the deadline).
+    start: Frame,
+    end: Frame,
 }
