@@ -38,10 +38,20 @@ use super::record::{
     Action, Actor, Ending, Journal, JournalEntry, JournalError, SessionId, SessionRecord,
     seconds_between,
 };
-use super::runner::{LATE_TOLERANCE, Runner, Snapshot, SteerCommand};
+use super::runner::{LATE_TOLERANCE, Runner, Snapshot, SteerCommand, StrokeAhead};
 use super::timeline::{Speed, TimelineOptions};
 use crate::audio::{Controller, EngineEvent, Frame, HostTime, Sound, Volume, VolumeChange};
 use crate::pack::Pack;
+
+/// The session's strokes still to come, as [`ConductorHandle::ahead`] answers.
+pub struct Ahead {
+    /// When this was asked: the strokes are heard from here on.
+    pub now: HostTime,
+    /// The pack that voices them (a listener fetches its sounds).
+    pub pack: Arc<Pack>,
+    /// The strokes, soonest first.
+    pub strokes: Vec<StrokeAhead>,
+}
 
 /// The actor. Build it with [`Conductor::spawn`].
 pub struct Conductor {
@@ -174,6 +184,17 @@ impl Conductor {
             Request::Latency { reply } => {
                 let now = HostTime::now();
                 let _ = reply.send(self.controller.earliest_heard().saturating_since(now));
+            }
+            Request::Ahead { horizon, reply } => {
+                let now = HostTime::now();
+                let strokes = self.session.as_ref().map_or_else(Vec::new, |session| {
+                    session.ahead(now, now + horizon, &self.pack)
+                });
+                let _ = reply.send(Ahead {
+                    now,
+                    pack: self.pack.clone(),
+                    strokes,
+                });
             }
             Request::Volume { change, by, reply } => {
                 let _ = reply.send(self.volume(change, by));

@@ -566,33 +566,20 @@ impl Runner {
                     continue;
                 }
             };
-            // A role the pack remaps is played by its instrument; anything else by the
-            // instrument the timeline strikes.
-            let name = stroke
-                .roles()
-                .iter()
-                .find_map(|role| pack.role(*role))
-                .unwrap_or(stroke.instrument.name());
-            let Some((sound, gain)) = pack.instrument(name).and_then(|instrument| {
-                // A pack with fewer pitches than the timeline uses wraps around them, so
-                // the rising kenong still rises where it can and nothing goes silent.
-                let count = instrument.variant_count().max(1) as u32;
-                let variant = stroke
-                    .variant
-                    .map(|v| (u32::from(v).max(1) - 1) % count + 1);
-                let sound = instrument.sound(variant)?;
-                Some((sound.clone(), instrument.gain()))
-            }) else {
-                if !self.missing.iter().any(|m| m == name) {
-                    tracing::warn!(
-                        instrument = name,
-                        "the pack has no such instrument; its strokes are silent"
-                    );
-                    self.missing.push(name.to_owned());
+            let voicing = match Voicing::of(&stroke, pack) {
+                Ok(voicing) => voicing,
+                Err(name) => {
+                    if !self.missing.iter().any(|m| m == name) {
+                        tracing::warn!(
+                            instrument = name,
+                            "the pack has no such instrument; its strokes are silent"
+                        );
+                        self.missing.push(name.to_owned());
+                    }
+                    continue;
                 }
-                continue;
             };
-            let gain = gain * 10f32.powf(stroke.gain_db / 20.0);
+            let (name, sound, gain) = (voicing.instrument, voicing.sound.clone(), voicing.gain);
             let latest = self.clock.instant_of(stroke.frame) + LATE_TOLERANCE;
             match engine.play_by(sound, frame, gain, Some(latest)) {
                 Ok(id) => {
@@ -909,8 +896,11 @@ pub struct SegmentStatus {
     pub ended_seconds: Option<f64>,
 }
 
+mod ahead;
 #[cfg(test)]
 mod test;
 mod wheel;
 
+pub use ahead::StrokeAhead;
+use ahead::Voicing;
 pub use wheel::{SpinStatus, TurnStatus, WheelStatus};

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::messages::Request;
-use super::{ConductorError, CueReceipt, Event, OutputEvent, RoomMessage};
+use super::{Ahead, ConductorError, CueReceipt, Event, OutputEvent, RoomMessage};
 use crate::audio::{FrameClock, Sound, Volume, VolumeChange};
 use crate::pack::Pack;
 use crate::session::cues::{Cue, CueId, CueListing};
@@ -103,6 +103,12 @@ impl ConductorHandle {
     /// The output's measured latency: from now until the next frame rendered is heard.
     pub async fn latency(&self) -> Result<Duration, ConductorError> {
         self.ask(|reply| Request::Latency { reply }).await
+    }
+
+    /// The session's strokes heard within `horizon` from now, and the pack that plays
+    /// them: what a listener's browser schedules ahead.
+    pub async fn ahead(&self, horizon: Duration) -> Result<Ahead, ConductorError> {
+        self.ask(|reply| Request::Ahead { horizon, reply }).await
     }
 
     /// The message to the room as it is now (empty text when there is none).

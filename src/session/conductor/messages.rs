@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::{ConductorError, CueReceipt, OutputEvent, RoomMessage};
+use super::{Ahead, ConductorError, CueReceipt, OutputEvent, RoomMessage};
 use crate::audio::{Sound, Volume, VolumeChange};
 use crate::pack::Pack;
 use crate::session::cues::{Cue, CueId, CueListing};
@@ -58,6 +58,11 @@ pub(super) enum Request {
     },
     Latency {
         reply: oneshot::Sender<Duration>,
+    },
+    /// The session's strokes of the next `horizon`, and the pack they are voiced on.
+    Ahead {
+        horizon: Duration,
+        reply: oneshot::Sender<Ahead>,
     },
     /// Reads the master volume (an empty change) or changes it.
     Volume {
