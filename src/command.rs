@@ -328,15 +328,18 @@ pub enum Permission {
     Start,
     /// `status` (and `help`).
     Status,
-    /// Watch and hear the session (a listener link).
+    /// Watch and hear the session (a listener link: `/listen/SECRET`).
     Listen,
+    /// See the segments' notes too, on a listener link (they are the facilitator's,
+    /// hidden from listeners unless shared).
+    Notes,
 }
 
 /// Not a permission.
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
 #[error(
     "{0:?} is not something a link may do: use next, previous, pause, resume, stop, extend, \
-     time, jump, spin, start, status, listen, cue (any instrument) or cue:INSTRUMENT"
+     time, jump, spin, start, status, listen, notes, cue (any instrument) or cue:INSTRUMENT"
 )]
 pub struct PermissionError(pub String);
 
@@ -362,6 +365,7 @@ impl Permission {
             "start" => Permission::Start,
             "status" => Permission::Status,
             "listen" => Permission::Listen,
+            "notes" => Permission::Notes,
             other => match other.strip_prefix("cue:") {
                 Some(instrument) => match cue(instrument, &[]) {
                     Ok(_) if !KEYWORDS.contains(&instrument) => {
@@ -420,6 +424,7 @@ impl fmt::Display for Permission {
             Permission::Start => f.write_str("start"),
             Permission::Status => f.write_str("status"),
             Permission::Listen => f.write_str("listen"),
+            Permission::Notes => f.write_str("notes"),
         }
     }
 }

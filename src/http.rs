@@ -9,12 +9,15 @@
 //! - [`problem`]: the one error type, answered as `application/problem+json`; [`json`]:
 //!   the JSON extractor whose failures are problems too.
 //! - [`openapi`]: the generated document; [`page`]: the embedded web page.
+//! - [`links`]: capability links' actions (`/l/*`); [`listen`]: the listener page and what
+//!   it reads (`/listen/*`).
 
 pub mod act;
 pub mod guard;
 pub mod hooks;
 pub mod json;
 pub mod links;
+pub mod listen;
 pub mod logins;
 pub mod openapi;
 pub mod page;

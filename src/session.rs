@@ -31,8 +31,8 @@ pub mod wheel;
 
 pub use clock::{Moment, SessionClock, rfc3339};
 pub use conductor::{
-    Conductor, ConductorConfig, ConductorError, ConductorHandle, CueEvent, CueReceipt, Event,
-    OutputEvent, RoomMessage, SESSION_RATE, Tick, TickSession,
+    Ahead, Conductor, ConductorConfig, ConductorError, ConductorHandle, CueEvent, CueReceipt,
+    Event, OutputEvent, RoomMessage, SESSION_RATE, Tick, TickSession,
 };
 pub use cues::{Cue, CueId, CueListing, CueTime};
 pub use debrief::{Debrief, plan_from_actuals};
@@ -48,7 +48,7 @@ pub use record::{
 pub use render::{RenderError, RenderOptions, RenderReport, RenderedStroke, render_session};
 pub use runner::{
     LATE_TOLERANCE, Runner, SegmentStatus, Snapshot, SpinStatus, SteerCommand, SteerError,
-    TurnStatus, WheelStatus,
+    StrokeAhead, TurnStatus, WheelStatus,
 };
 pub use templates::{TEMPLATE_SOURCES, template, templates};
 pub use timeline::{

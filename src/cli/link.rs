@@ -114,35 +114,46 @@ fn create(name: &str, allow: &str, server: &str, data_dir: &Path) -> anyhow::Res
             ),
             other => other.into(),
         })?;
-    let url = format!(
-        "{}{}",
-        server.trim_end_matches('/'),
-        created.secret.url_path()
-    );
-    print!("{}", created_text(&created.info, &url));
+    let server = server.trim_end_matches('/');
+    let url = format!("{server}{}", created.secret.url_path());
+    let listen = format!("{server}{}", created.secret.listen_path());
+    print!("{}", created_text(&created.info, &url, &listen));
     Ok(ExitCode::SUCCESS)
 }
 
 /// What `link create` prints: the URL, and what to do with it.
-fn created_text(info: &LinkInfo, url: &str) -> String {
+fn created_text(info: &LinkInfo, url: &str, listen: &str) -> String {
+    let buttons: Vec<String> = info.allow.iter().filter_map(example_action).collect();
+    let listens = info.allow.contains(&Permission::Listen);
+    // A listen-only link's address is its page; any other's is where its actions go.
+    let shown = if buttons.is_empty() && listens {
+        listen
+    } else {
+        url
+    };
     let mut out = format!(
-        "link '{}' may: {}\n\n  {url}\n\n\
+        "link '{}' may: {}\n\n  {shown}\n\n\
          This URL is shown only now: gongan keeps only a hash of its secret. Whoever has it\n\
          can do what the link allows, so share it like a password.\n",
         info.name,
         words(&info.allow)
     );
-    let buttons: Vec<String> = info.allow.iter().filter_map(example_action).collect();
-    match buttons.first() {
-        None => out.push_str("\nIt may only listen: it has no actions to press.\n"),
-        Some(first) => {
-            out.push_str(&format!("\nTry it:\n  curl -X POST {url}/{first}\n"));
-            out.push_str(
-                "\nA stream deck button (Bitfocus Companion: Generic HTTP, POST) for each action:\n",
-            );
-            for button in &buttons {
-                out.push_str(&format!("  {url}/{button}\n"));
-            }
+    if let Some(first) = buttons.first() {
+        out.push_str(&format!("\nTry it:\n  curl -X POST {url}/{first}\n"));
+        out.push_str(
+            "\nA stream deck button (Bitfocus Companion: Generic HTTP, POST) for each action:\n",
+        );
+        for button in &buttons {
+            out.push_str(&format!("  {url}/{button}\n"));
+        }
+    }
+    if listens {
+        out.push_str(&format!(
+            "\nListeners open {listen}\nin a browser: the clock, and the gong played there \
+             in time with the room.\n"
+        ));
+        if buttons.is_empty() {
+            out.push_str("It may only listen: it has no actions to press.\n");
         }
     }
     out
@@ -157,7 +168,7 @@ fn example_action(permission: &Permission) -> Option<String> {
         Permission::Time => "-1m".to_owned(),
         Permission::Jump => "jump%202".to_owned(),
         Permission::Start => "start%20practice-of-practice".to_owned(),
-        Permission::Listen => return None,
+        Permission::Listen | Permission::Notes => return None,
         other => other.to_string(),
     })
 }
@@ -243,7 +254,12 @@ mod test {
 
     #[test]
     fn create_prints_the_url_a_curl_and_one_button_per_action() {
-        let text = created_text(&info("next,cue:gong,extend"), "http://127.0.0.1:7070/l/abc");
+        let text = created_text(
+            &info("next,cue:gong,extend"),
+            "http://127.0.0.1:7070/l/abc",
+            "http://127.0.0.1:7070/listen/abc",
+        );
+        assert!(!text.contains("/listen/"), "{text}");
         assert!(text.contains("\n  http://127.0.0.1:7070/l/abc\n"), "{text}");
         assert!(
             text.contains("curl -X POST http://127.0.0.1:7070/l/abc/gong"),
@@ -252,8 +268,10 @@ mod test {
         for button in ["/gong", "/next", "/+2m"] {
             assert!(text.contains(&format!("/l/abc{button}\n")), "{text}");
         }
-        let listen = created_text(&info("listen"), "http://h/l/abc");
+        let listen = created_text(&info("listen"), "http://h/l/abc", "http://h/listen/abc");
         assert!(listen.contains("only listen"), "{listen}");
+        assert!(listen.contains("\n  http://h/listen/abc\n"), "{listen}");
+        assert!(!listen.contains("/l/abc"), "{listen}");
         assert!(!listen.contains("curl"), "{listen}");
     }
 

@@ -77,7 +77,7 @@ impl LinkAnswer {
 }
 
 /// The one answer for every secret that opens nothing.
-fn no_such_link() -> ApiError {
+pub(super) fn no_such_link() -> ApiError {
     ApiError::NotFound(
         "no such link: it was revoked, or the URL is not the one `gongan link create` printed"
             .into(),

@@ -1,7 +1,7 @@
 //! The router, built from route groups that each carry their own policy (PRODUCT.md §5):
 //! public (the page, liveness, the login), `/v1` (the API: token or login session,
-//! `Origin`, JSON), `/hooks/*` (each tool's own authentication and body format) and `/l/*`
-//! (a link's secret). The [`guard`]s say what each policy checks; every answer, from
+//! `Origin`, JSON), `/hooks/*` (each tool's own authentication and body format), `/l/*`
+//! and `/listen/*` (a link's secret). The [`guard`]s say what each policy checks; every answer, from
 //! every group, carries `X-Content-Type-Options: nosniff` and is traced.
 
 use axum::Router;
@@ -16,7 +16,7 @@ use super::guard::{self, BodyCap};
 use super::problem::ApiError;
 use super::routes::{cues, health, history, login, packs, plans, preview, room, session, volume};
 use super::state::AppState;
-use super::{hooks, links, openapi, page, sse};
+use super::{hooks, links, listen, openapi, page, sse};
 
 /// The body cap of `/hooks/*`: other tools' payloads (a GitHub `workflow_run`, an
 /// Alertmanager group of many alerts) run to tens of kilobytes, more than the API needs.
@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(capped(uploads(&state), state.pack_upload_limit()))
         .merge(capped(hooks::router(), hook_limit))
         .merge(capped(links::router(), LINK_BODY_LIMIT))
+        .merge(capped(listen::router(), LINK_BODY_LIMIT))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(state.clone(), guard::host_guard))
@@ -75,6 +76,7 @@ fn public(state: &AppState) -> Router<AppState> {
 fn api(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/v1/status", get(health::status))
+        .route("/v1/time", get(listen::time))
         .route("/v1/cues", post(cues::post_cue).get(cues::list_cues))
         .route("/v1/cues/{id}", delete(cues::cancel_cue))
         .route("/v1/instruments", get(packs::instruments))

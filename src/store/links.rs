@@ -111,6 +111,12 @@ impl LinkSecret {
     pub fn url_path(&self) -> String {
         format!("/l/{}", self.0)
     }
+
+    /// The path of the listener page, `/listen/SECRET` (for a link that may `listen`).
+    #[must_use]
+    pub fn listen_path(&self) -> String {
+        format!("/listen/{}", self.0)
+    }
 }
 
 impl fmt::Debug for LinkSecret {

@@ -18,6 +18,7 @@ mod http_security;
 mod http_sound;
 mod http_support;
 mod links;
+mod listen;
 mod live_clock;
 mod notify;
 mod pack;

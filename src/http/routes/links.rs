@@ -65,7 +65,8 @@ pub struct CreateLink {
     #[schema(example = "stream-deck")]
     pub name: String,
     /// What it may do: `next`, `previous`, `pause`, `resume`, `stop`, `extend`, `start`,
-    /// `status`, `listen`, `cue` (any instrument) or `cue:INSTRUMENT`.
+    /// `status`, `listen` (the listener page), `notes` (a listener sees the segments'
+    /// notes), `cue` (any instrument) or `cue:INSTRUMENT`.
     #[schema(example = "next,pause,resume,cue:gong")]
     pub allow: AllowList,
     /// Who is making it (`page`, `cli:ana`…); default `api`.
@@ -83,6 +84,10 @@ pub struct LinkCreated {
     /// `/l/SECRET`: put the server's address before it and an action after it,
     /// `http://HOST:7070/l/SECRET/next`.
     pub url_path: String,
+    /// `/listen/SECRET`, for a link that may `listen`: the listener page, where a remote
+    /// participant sees the clock and hears the gong in their browser.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen_path: Option<String>,
     /// The secret (shown only now: only its hash is kept).
     pub secret: String,
     /// When it was made, UTC (RFC 3339).
@@ -165,6 +170,11 @@ pub async fn create(
         name: created.info.name.to_string(),
         allow: words(&created.info.allow),
         url_path: created.secret.url_path(),
+        listen_path: created
+            .info
+            .allow
+            .contains(&Permission::Listen)
+            .then(|| created.secret.listen_path()),
         secret: created.secret.expose().to_owned(),
         created: created.info.created,
         created_by: created.info.created_by,
