@@ -5,15 +5,31 @@
 // never from a browser timer that would drift or sleep in a background tab. When the
 // stream breaks the page says so at once and reconnects by itself.
 
+import { Ear, LinkGone } from "/listen.js";
+
 const $ = (id) => document.getElementById(id);
 
+/// `/listen/SECRET`: a listener link — the presentation view, read through the link's
+/// own routes (no token), which also plays the strokes here, in time with the room.
+const LISTEN_BASE = location.pathname.startsWith("/listen/")
+  ? location.pathname.replace(/\/+$/, "")
+  : null;
+const LISTENING = LISTEN_BASE !== null;
 /// `/present`: the projector's view of the same page — clock, wheel, segment, what comes
-/// next and the facilitator's message; no controls (the stylesheet hides them).
-const PRESENTING = location.pathname === "/present";
+/// next and the facilitator's message; no controls (the stylesheet hides them). A
+/// listener sees the same.
+const PRESENTING = location.pathname === "/present" || LISTENING;
 if (PRESENTING) {
   document.body.classList.add("present");
   document.title = "gongan — presentation";
 }
+if (LISTENING) {
+  document.body.classList.add("listening");
+  document.title = "gongan — listening";
+}
+/// Where the status and the events come from.
+const STATUS_PATH = LISTENING ? `${LISTEN_BASE}/status` : "/v1/status";
+const EVENTS_PATH = LISTENING ? `${LISTEN_BASE}/events` : "/v1/events";
 
 const STATE_LABELS = {
   buka: "Opening",
@@ -123,8 +139,12 @@ async function connect() {
   // "token needed", a fetch can.
   let status;
   try {
-    status = await api("GET", "/v1/status");
+    status = await api("GET", STATUS_PATH);
   } catch (error) {
+    if (LISTENING && error instanceof ApiError && [403, 404].includes(error.status)) {
+      linkGone();
+      return;
+    }
     if (error instanceof ApiError && error.status === 401) {
       setConnection("locked");
       return; // the login dialog reconnects
@@ -133,7 +153,7 @@ async function connect() {
     return;
   }
   applyStatus(status);
-  const events = new EventSource("/v1/events", { withCredentials: true });
+  const events = new EventSource(EVENTS_PATH, { withCredentials: true });
   app.events = events;
   events.addEventListener("status", (e) => {
     app.attempt = 0;
@@ -155,7 +175,11 @@ async function connect() {
   for (const kind of ["session_started", "segment_started", "paused", "resumed", "extended",
     "skipped", "stopped", "overtime", "missed", "finished", "time_left_set", "jumped", "spin",
     "turn"]) {
-    events.addEventListener(kind, (e) => onSessionEvent(JSON.parse(e.data)));
+    events.addEventListener(kind, (e) => {
+      onSessionEvent(JSON.parse(e.data));
+      // Steering changed what comes next: the ear hears of it now, not at its next refill.
+      app.ear?.refill().catch((error) => app.ear.fail(error));
+    });
   }
   events.onerror = () => {
     // The browser would retry by itself, but not after every kind of failure: take over,
@@ -228,16 +252,17 @@ function applyStatus(status) {
   if (status.engine?.sample_rate) app.sampleRate = status.engine.sample_rate;
   showAudio(status.output, status.device, status.fault);
   applySnapshot(status.session, status.engine?.frame);
-  if (!app.plansLoaded) loadPlans();
-  if (!app.instrumentsLoaded) loadInstruments();
+  if (!app.plansLoaded && !LISTENING) loadPlans();
+  if (!app.instrumentsLoaded && !LISTENING) loadInstruments();
   if (!app.historyLoaded && !PRESENTING) loadHistory();
   if (status.volume) applyVolume(status.volume);
   if (status.room_message) showRoomMessage(status.room_message);
   if (status.pack && status.pack !== app.activePack) {
     // Another screen (or the CLI) chose a pack: follow it.
-    if (app.activePack !== null) loadInstruments();
+    if (app.activePack !== null && !LISTENING) loadInstruments();
+    if (app.activePack !== null) app.ear?.repack();
     app.activePack = status.pack;
-    loadPacks();
+    if (!LISTENING) loadPacks();
   }
 }
 
@@ -288,7 +313,7 @@ function applySnapshot(snapshot, frame) {
 
 async function refreshSession() {
   try {
-    applyStatus(await api("GET", "/v1/status"));
+    applyStatus(await api("GET", STATUS_PATH));
   } catch {
     // The stream's error handler deals with a dead server.
   }
@@ -420,6 +445,87 @@ async function sendRoomMessage(text) {
     $("room-error").textContent = error.message;
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// Listeners
+
+/// The link stopped working (revoked): say so, stop the sound, stop reconnecting.
+function linkGone() {
+  app.linkGone = true;
+  clearTimeout(app.reconnectTimer);
+  if (app.events) app.events.close();
+  app.events = null;
+  app.ear?.stop();
+  $("link-gone").hidden = false;
+  $("offline").hidden = true;
+  $("ear").hidden = true;
+  setConnection("offline");
+  $("offline").hidden = true;
+}
+
+/// What the listener's corner shows: the sound's state, how closely this page's clock
+/// follows the server's, and the speaker's latency.
+function showEar(state) {
+  if (state.gone) {
+    linkGone();
+    return;
+  }
+  $("ear").dataset.state = state.listening ? "listening" : "idle";
+  const parts = [];
+  if (state.listening) parts.push(`Listening · ${state.played} strokes`);
+  if (state.syncedMs !== null) parts.push(`clock ±${state.syncedMs.toFixed(1)} ms`);
+  if (state.latencyMs !== null) parts.push(`speaker latency ${state.latencyMs.toFixed(0)} ms`);
+  if (state.skipped) parts.push(`${state.skipped} too late to play`);
+  $("ear-stats").textContent = parts.join(" · ");
+}
+
+function initEar() {
+  $("ear").hidden = false;
+  app.ear = new Ear(LISTEN_BASE, showEar);
+  const volume = $("ear-volume");
+  const saved = Number(localStorage.getItem("gongan.listener.volume"));
+  if (localStorage.getItem("gongan.listener.volume") !== null && saved >= 0 && saved <= 1) {
+    volume.value = String(saved);
+  }
+  app.ear.setVolume(Number(volume.value));
+  volume.addEventListener("input", () => {
+    app.ear.setVolume(Number(volume.value));
+    localStorage.setItem("gongan.listener.volume", volume.value);
+  });
+  $("ear-start").addEventListener("click", async () => {
+    $("ear-start").disabled = true;
+    $("ear-stats").textContent = "Tuning in…";
+    try {
+      await app.ear.unlock();
+    } catch (error) {
+      if (error instanceof LinkGone) {
+        linkGone();
+        return;
+      }
+      $("ear-stats").textContent = `No sound: ${error.message}`;
+      $("ear-start").disabled = false;
+    }
+  });
+}
+
+/// Makes a listener link (the facilitator's page) and shows its address to share.
+async function makeListenerLink(name) {
+  $("share-error").textContent = "";
+  $("share-url").textContent = "";
+  const wanted = name.trim() || "listeners";
+  try {
+    const made = await api("POST", "/v1/links", { name: wanted, allow: "listen" });
+    $("share-url").textContent = `${location.origin}${made.listen_path}`;
+    log(`Listener link '${made.name}' made: revoke it with gongan link revoke ${made.name}`);
+  } catch (error) {
+    $("share-error").textContent = error.message;
+  }
+}
+
+$("share-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  makeListenerLink($("share-name").value);
+});
 
 $("room-form").addEventListener("submit", (e) => {
   e.preventDefault();
@@ -1854,6 +1960,12 @@ function init() {
     setTimeLeft($("time-text").value);
   });
   initSound();
+  if (LISTENING) {
+    // A listener reads and hears; it has no keys to steer with and no token to ask for.
+    initEar();
+    connect();
+    return;
+  }
   document.addEventListener("keydown", onKey);
   $("logout").addEventListener("click", async () => {
     try {

@@ -1,10 +1,12 @@
-//! The facilitator's page, embedded in the binary: `/`, `/app.js`, `/style.css`.
+//! The facilitator's page, embedded in the binary: `/`, `/app.js`, `/listen.js` (a
+//! listener link's sound), `/style.css`.
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 const INDEX: &str = include_str!("../../web/index.html");
 const APP_JS: &str = include_str!("../../web/app.js");
+const LISTEN_JS: &str = include_str!("../../web/listen.js");
 const STYLE: &str = include_str!("../../web/style.css");
 const FAVICON: &str = include_str!("../../web/favicon.svg");
 
@@ -31,6 +33,11 @@ pub async fn index() -> Response {
 /// `GET /app.js`.
 pub async fn app_js() -> Response {
     asset(APP_JS, "text/javascript; charset=utf-8")
+}
+
+/// `GET /listen.js`: how a listener link's page plays the strokes in time with the room.
+pub async fn listen_js() -> Response {
+    asset(LISTEN_JS, "text/javascript; charset=utf-8")
 }
 
 /// `GET /style.css`.

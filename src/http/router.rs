@@ -67,6 +67,7 @@ fn public(state: &AppState) -> Router<AppState> {
         .route("/present", get(page::index))
         .route("/favicon.svg", get(page::favicon))
         .route("/app.js", get(page::app_js))
+        .route("/listen.js", get(page::listen_js))
         .route("/style.css", get(page::style))
         .route("/healthz", get(health::healthz))
         .merge(login)

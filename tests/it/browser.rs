@@ -211,9 +211,16 @@ struct Driver {
 
 impl Driver {
     fn start() -> Driver {
+        Driver::start_with_env(&[])
+    }
+
+    /// Starts chromedriver with these variables set, for it and the Chromium it starts
+    /// (`PULSE_SINK`: where the browser's sound goes).
+    fn start_with_env(vars: &[(&str, &str)]) -> Driver {
         let binary = tool("CHROMEDRIVER", "chromedriver");
         let port = free_port();
         let child = Command::new(binary)
+            .envs(vars.iter().copied())
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -1340,3 +1347,5 @@ fn a_spin_lands_on_the_servers_pick_and_time_and_jumps_steer_from_the_page() {
         );
     }
 }
+
+mod listener;

@@ -80,10 +80,16 @@ pub struct Recording {
 }
 
 impl Recording {
-    /// Starts recording and returns once audio is arriving.
+    /// Starts recording the tests' null sink and returns once audio is arriving.
     pub fn start() -> Recording {
+        Recording::start_sink(SINK)
+    }
+
+    /// Starts recording the monitor of the null sink `sink` (another null sink a test
+    /// loaded beside the tests' own) and returns once audio is arriving.
+    pub fn start_sink(sink: &str) -> Recording {
         let mut child = Command::new("parec")
-            .arg(format!("--device={SINK}.monitor"))
+            .arg(format!("--device={sink}.monitor"))
             .args([
                 "--raw",
                 "--rate=48000",
