@@ -109,17 +109,26 @@ fn a_listener_hears_every_stroke_with_the_room() {
         c.pack = PackChoice::Dir(pack_dir);
     });
     assert_eq!(server.get("/healthz")["output"], "device");
-    let made = server.post(
-        "/v1/links",
-        &json!({"name": "remote", "allow": "listen", "by": "test"}),
-    );
-    let listen_path = made["listen_path"].as_str().unwrap().to_owned();
 
     let room = Recording::start();
     let remote = Recording::start_sink(LISTENER_SINK);
     let driver = Driver::start_with_env(&[("PULSE_SINK", LISTENER_SINK)]);
     let browser = Browser::open(&driver);
-    browser.goto(&format!("http://{}{listen_path}", server.addr));
+    // The facilitator makes the link on their page and shares its address.
+    browser.goto(&server.url());
+    browser.wait_text("#connection", "live", |t| t == "live");
+    browser.js(
+        "document.getElementById('share-name').value = arguments[0];",
+        json!(["remote"]),
+    );
+    browser.click("#share-make");
+    let address = browser.wait_text("#share-url", "the link's address", |t| {
+        t.contains("/listen/")
+    });
+    let links = server.get("/v1/links");
+    assert_eq!(links[0]["name"], "remote");
+    assert_eq!(links[0]["allow"], json!(["listen"]));
+    browser.goto(&address);
     browser.wait_text("#connection", "live", |t| t == "live");
     // No control but the listener's own: the tap and the volume.
     let controls = browser.js(
@@ -133,12 +142,18 @@ fn a_listener_hears_every_stroke_with_the_room() {
     browser.wait_text("#ear-stats", "listening", |t| t.starts_with("Listening"));
     assert!(!browser.visible("#ear-start"), "the tap is done");
 
+    // `GONGAN_LISTEN_SECONDS` makes the session longer, for the benchmark of drift
+    // (scripts/bench-listener).
+    let seconds: u64 = std::env::var("GONGAN_LISTEN_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
     let plan = json!({"name": "Listen along", "segments": [
-        {"title": "Practice", "duration": "30s"},
+        {"title": "Practice", "duration": format!("{seconds}s")},
     ]});
     server.post("/v1/session", &json!({"plan": plan, "by": "test"}));
     browser.wait_text("#title", "the segment", |t| t == "Practice");
-    let deadline = Instant::now() + Duration::from_secs(90);
+    let deadline = Instant::now() + Duration::from_secs(seconds + 60);
     while super::session_state(&server) != "finished" {
         assert!(Instant::now() < deadline, "the session did not finish");
         std::thread::sleep(Duration::from_millis(200));
@@ -149,6 +164,14 @@ fn a_listener_hears_every_stroke_with_the_room() {
         (Instant::now() > heard_everything).then_some(())
     });
     let stats = browser.text("#ear-stats").unwrap_or_default();
+    // Revoked: the page says so and stops listening.
+    let revoked = server.send(reqwest::Method::DELETE, "/v1/links/remote", None);
+    assert_eq!(revoked.status, 204, "{}", revoked.body);
+    wait_for("the page to say the link is gone", || {
+        browser.visible("#link-gone").then_some(())
+    });
+    assert!(browser.text("#link-gone").unwrap().contains("no longer works"));
+    assert!(!browser.visible("#ear"), "no sound controls left");
     drop(browser);
     let room = room.stop();
     let remote = remote.stop();
@@ -188,6 +211,18 @@ fn a_listener_hears_every_stroke_with_the_room() {
         percentile(&signed, 0.5),
         signed[0],
         signed[signed.len() - 1],
+    );
+    // Drift: how far apart the first and the last tenth of the strokes were.
+    let tenth = (apart.len() / 10).max(1);
+    let median = |part: &[f64]| {
+        let mut part = part.to_vec();
+        part.sort_by(f64::total_cmp);
+        part[part.len() / 2]
+    };
+    eprintln!(
+        "drift over {seconds} s: first tenth p50 {:.2} ms, last tenth p50 {:.2} ms",
+        median(&apart[..tenth]),
+        median(&apart[apart.len() - tenth..]),
     );
     assert_eq!(
         remote.len(),
