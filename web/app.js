@@ -163,7 +163,11 @@ async function connect() {
   events.addEventListener("resync", (e) => applyStatus(JSON.parse(e.data).status));
   events.addEventListener("tick", (e) => onTick(JSON.parse(e.data)));
   events.addEventListener("stroke", (e) => onStroke(JSON.parse(e.data)));
-  events.addEventListener("cue_played", (e) => onCuePlayed(JSON.parse(e.data)));
+  events.addEventListener("cue_played", (e) => {
+    const cue = JSON.parse(e.data);
+    app.ear?.cue(cue).catch((error) => app.ear.fail(error));
+    onCuePlayed(cue);
+  });
   events.addEventListener("output", (e) => onOutput(JSON.parse(e.data)));
   events.addEventListener("volume", (e) => onVolume(JSON.parse(e.data)));
   events.addEventListener("room_message", (e) => showRoomMessage(JSON.parse(e.data)));

@@ -21,6 +21,11 @@ const SAMPLES = 8;
 /// How late a stroke may still start (matching the server's tolerance): later ones are
 /// skipped, as the sound card skips them, rather than heard out of time.
 const LATE_TOLERANCE = 0.02;
+/// How late a cue struck now may still start. Its event leaves the server as the sound
+/// card takes the cue, only the card's latency before it is heard, and may arrive after
+/// that over a slow network: a gong a little late beats no gong, so it starts at once,
+/// from its beginning.
+const CUE_LATE_TOLERANCE = 0.25;
 
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -47,6 +52,8 @@ export class Ear {
     this.offsetMs = null;
     this.rttMs = null;
     this.played = 0;
+    /// The active pack's id: its sounds' paths name it.
+    this.pack = null;
     this.skipped = 0;
     this.stopped = false;
     this.timers = [];
@@ -107,6 +114,7 @@ export class Ear {
   /// Fetches and decodes every sound of the active pack, once.
   async loadPack() {
     const pack = await (await this.get("pack")).json();
+    this.pack = pack.id;
     await Promise.all(pack.sounds.map((s) => this.buffer(s.sound)));
   }
 
@@ -161,7 +169,8 @@ export class Ear {
     }
     for (const [key, entry] of this.scheduled) {
       const inWindow = entry.at >= ahead.now && entry.at <= ahead.until;
-      if (inWindow && !wanted.has(key)) {
+      // Cues are not the session's: steering never takes them away.
+      if (inWindow && !entry.cue && !wanted.has(key)) {
         entry.source.stop();
         this.scheduled.delete(key);
       } else if (entry.at < ahead.now - 10) {
@@ -171,12 +180,27 @@ export class Ear {
     this.show();
   }
 
+  /// A cue struck now (a stream deck's gong, an alert): its event arrives as the server
+  /// renders it, ahead of its `clock` instant by the sound card's latency, so it is
+  /// scheduled like a stroke; one whose moment passed while the event travelled is
+  /// skipped, as the sound card would skip it.
+  async cue(event) {
+    if (this.stopped || !this.ctx || this.offsetMs === null || !this.pack) return;
+    const path = `sounds/${encodeURIComponent(this.pack)}/${encodeURIComponent(event.instrument)}/${event.variant || 1}`;
+    const key = `cue ${event.id}`;
+    if (this.scheduled.has(key)) return;
+    const buffer = this.buffers.get(path) || await this.buffer(path);
+    this.schedule(key, { at: event.clock, gain: event.gain }, buffer);
+    this.show();
+  }
+
   schedule(key, stroke, buffer) {
     const when = this.contextTime(stroke.at);
     const late = this.ctx.currentTime - when;
-    if (late > LATE_TOLERANCE) {
+    const cue = key.startsWith("cue ");
+    if (late > (cue ? CUE_LATE_TOLERANCE : LATE_TOLERANCE)) {
       this.skipped += 1;
-      this.scheduled.set(key, { at: stroke.at, source: { stop() {} } });
+      this.scheduled.set(key, { at: stroke.at, cue, source: { stop() {} } });
       return;
     }
     const source = this.ctx.createBufferSource();
@@ -184,12 +208,14 @@ export class Ear {
     const gain = this.ctx.createGain();
     gain.gain.value = stroke.gain;
     source.connect(gain).connect(this.master);
-    // Slightly late: start now, that far into the sound, so it stays in time.
-    if (late > 0) source.start(this.ctx.currentTime, late);
-    else source.start(when);
+    if (late <= 0) source.start(when);
+    // A late cue: now, from its beginning (its attack is what tells).
+    else if (cue) source.start(this.ctx.currentTime);
+    // A stroke slightly late: now, that far into the sound, so it stays in time.
+    else source.start(this.ctx.currentTime, late);
     source.onended = () => gain.disconnect();
     this.played += 1;
-    this.scheduled.set(key, { at: stroke.at, source });
+    this.scheduled.set(key, { at: stroke.at, cue, source });
   }
 
   /// Stops for good: the link was revoked (or the page is leaving).

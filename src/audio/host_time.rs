@@ -76,6 +76,12 @@ impl HostTime {
         HostTime(nanos)
     }
 
+    /// Seconds since the epoch: the server's clock as clients see it (`GET /v1/time`).
+    #[must_use]
+    pub fn as_seconds(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+
     /// Nanoseconds since the epoch.
     #[must_use]
     pub const fn as_nanos(self) -> u64 {

@@ -200,17 +200,12 @@ pub struct ServerTime {
 impl ServerTime {
     fn now() -> ServerTime {
         // Read together: the clock first, so the UTC shown is never older than it.
-        let clock = clock_seconds(HostTime::now());
+        let clock = HostTime::now().as_seconds();
         ServerTime {
             clock,
             utc: rfc3339(SystemTime::now()),
         }
     }
-}
-
-/// `at` in seconds on the server's clock.
-fn clock_seconds(at: HostTime) -> f64 {
-    at.as_nanos() as f64 / 1e9
 }
 
 /// The server's clock: `GET /v1/time`.
@@ -306,13 +301,13 @@ pub async fn ahead(
     let ahead = state.conductor().ahead(horizon).await?;
     let pack = state.packs().active().0;
     let answer = StrokesAhead {
-        now: clock_seconds(ahead.now),
-        until: clock_seconds(ahead.now) + horizon.as_secs_f64(),
+        now: ahead.now.as_seconds(),
+        until: ahead.now.as_seconds() + horizon.as_secs_f64(),
         strokes: ahead
             .strokes
             .into_iter()
             .map(|stroke| StrokeToCome {
-                at: clock_seconds(stroke.at),
+                at: stroke.at.as_seconds(),
                 sound: sound_path(&pack, &stroke.instrument, stroke.variant),
                 instrument: stroke.instrument,
                 variant: stroke.variant,

@@ -733,6 +733,8 @@ impl Conductor {
                             variant: cue.variant,
                             frame,
                             utc: rfc3339(utc),
+                            clock: heard.as_seconds(),
+                            gain: cue.gain,
                             by: cue.by,
                         }));
                         continue;

@@ -27,6 +27,11 @@ pub enum CueEvent {
         frame: Frame,
         /// When it is heard, UTC.
         utc: String,
+        /// When it is heard, in seconds on the server's clock (`GET /v1/time`'s `clock`):
+        /// a listener's browser plays it then.
+        clock: f64,
+        /// The linear gain it plays at (the pack's instrument gain and the cue's own).
+        gain: f32,
         /// Who cued it (`page`, `slack:ana`, an alert's rule, a link…).
         by: Actor,
     },
