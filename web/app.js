@@ -163,6 +163,11 @@ async function connect() {
   events.addEventListener("resync", (e) => applyStatus(JSON.parse(e.data).status));
   events.addEventListener("tick", (e) => onTick(JSON.parse(e.data)));
   events.addEventListener("stroke", (e) => onStroke(JSON.parse(e.data)));
+  // A listener schedules a cue as soon as it is accepted (`cue_scheduled`), or failing
+  // that when the sound card takes it (`cue_played`): whichever comes first.
+  events.addEventListener("cue_scheduled", (e) => {
+    app.ear?.cue(JSON.parse(e.data)).catch((error) => app.ear.fail(error));
+  });
   events.addEventListener("cue_played", (e) => {
     const cue = JSON.parse(e.data);
     app.ear?.cue(cue).catch((error) => app.ear.fail(error));

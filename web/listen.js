@@ -180,10 +180,11 @@ export class Ear {
     this.show();
   }
 
-  /// A cue struck now (a stream deck's gong, an alert): its event arrives as the server
-  /// renders it, ahead of its `clock` instant by the sound card's latency, so it is
-  /// scheduled like a stroke; one whose moment passed while the event travelled is
-  /// skipped, as the sound card would skip it.
+  /// A cue (a stream deck's gong, an alert), from its `cue_scheduled` or `cue_played`
+  /// event, whichever arrives first: scheduled like a stroke at its `clock` instant. A cue
+  /// struck now is told only the sound card's latency ahead of that instant, and may
+  /// arrive after it over a slow network: then it starts at once (see
+  /// CUE_LATE_TOLERANCE).
   async cue(event) {
     if (this.stopped || !this.ctx || this.offsetMs === null || !this.pack) return;
     const path = `sounds/${encodeURIComponent(this.pack)}/${encodeURIComponent(event.instrument)}/${event.variant || 1}`;

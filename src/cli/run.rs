@@ -227,7 +227,7 @@ async fn plain_loop(
                 Ok(Event::Output(output)) => Some(format!("sound: {} ({})", output.output, output.detail)),
                 Ok(Event::Warning(warning)) => Some(format!("warning: {}", warning.detail)),
                 Ok(Event::RoomMessage(message)) => Some(format!("message to the room: {}", message.text)),
-                Ok(Event::Cue(_) | Event::Tick(_) | Event::Volume(_)) => None,
+                Ok(Event::Cue(_) | Event::CueScheduled(_) | Event::Tick(_) | Event::Volume(_)) => None,
                 Err(broadcast::error::RecvError::Lagged(n)) => Some(format!("({n} events skipped)")),
                 Err(broadcast::error::RecvError::Closed) => bail!("the session ended unexpectedly"),
             },

@@ -42,7 +42,11 @@ impl Audience {
             Audience::Facilitator => true,
             Audience::Listener { .. } => matches!(
                 event,
-                Event::Session(_) | Event::Cue(_) | Event::Tick(_) | Event::RoomMessage(_)
+                Event::Session(_)
+                    | Event::Cue(_)
+                    | Event::CueScheduled(_)
+                    | Event::Tick(_)
+                    | Event::RoomMessage(_)
             ),
         }
     }
@@ -75,7 +79,7 @@ impl Audience {
 /// Server-Sent Events of the session and cues.
 #[utoipa::path(get, path = "/v1/events", tag = "events",
     params(("token" = Option<String>, Query, description = "The token, for clients that cannot send headers (EventSource)")),
-    responses((status = 200, description = "text/event-stream: `status` first, then `session_started`, `segment_started`, `stroke`, `time_warning`, `paused`, `resumed`, `extended`, `time_left_set`, `skipped`, `jumped`, `spin`, `turn`, `stopped`, `overtime`, `dropped`, `finished`, `cue_played`, `volume`, `room_message`, `tick` (each second) and `resync` (after missed events)", content_type = "text/event-stream")))]
+    responses((status = 200, description = "text/event-stream: `status` first, then `session_started`, `segment_started`, `stroke`, `time_warning`, `paused`, `resumed`, `extended`, `time_left_set`, `skipped`, `jumped`, `spin`, `turn`, `stopped`, `overtime`, `dropped`, `finished`, `cue_scheduled` (a cue accepted, with when it will be heard), `cue_played`, `volume`, `room_message`, `tick` (each second) and `resync` (after missed events)", content_type = "text/event-stream")))]
 pub async fn events(
     State(state): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {

@@ -18,7 +18,8 @@ mod receipt;
 pub use config::{ConductorConfig, SESSION_RATE};
 pub use error::ConductorError;
 pub use events::{
-    CueEvent, Event, OutputEvent, RoomMessage, Tick, TickSession, VolumeEvent, Warning,
+    CueEvent, CueScheduled, Event, OutputEvent, RoomMessage, Tick, TickSession, VolumeEvent,
+    Warning,
 };
 pub use handle::ConductorHandle;
 pub use receipt::CueReceipt;
@@ -593,6 +594,13 @@ impl Conductor {
             at,
             by,
         };
+        let scheduled = CueScheduled {
+            id,
+            instrument: pending.instrument.clone(),
+            variant: pending.variant,
+            clock: planned.as_seconds(),
+            gain: pending.gain,
+        };
         if planned < now + self.config.lookahead {
             self.send_cue(pending)?;
         } else {
@@ -612,6 +620,7 @@ impl Conductor {
         }
         self.next_cue += 1;
         self.coalescer.accepted(key, id, planned);
+        self.publish(Event::CueScheduled(scheduled));
         Ok(self.receipt(id, planned, now, false))
     }
 

@@ -37,6 +37,24 @@ pub enum CueEvent {
     },
 }
 
+/// A cue accepted, told at once with the instant it will be heard: a listener's browser
+/// schedules it then, ahead of the `cue_played` that follows when the sound card takes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename = "cue_scheduled")]
+pub struct CueScheduled {
+    /// The cue (its `cue_played` carries the same id).
+    pub id: CueId,
+    /// Its instrument.
+    pub instrument: String,
+    /// Its variant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<u32>,
+    /// When it is to be heard, in seconds on the server's clock (`GET /v1/time`'s `clock`).
+    pub clock: f64,
+    /// The linear gain it plays at.
+    pub gain: f32,
+}
+
 /// Everything the conductor publishes, in one stream.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -45,6 +63,8 @@ pub enum Event {
     Session(SessionEvent),
     /// From a cue.
     Cue(CueEvent),
+    /// A cue accepted, with when it will be heard.
+    CueScheduled(CueScheduled),
     /// Once a second: where the engine and the session are.
     Tick(Tick),
     /// The output changed state (a sound card lost or back).
