@@ -17,12 +17,14 @@
 //! ahead of time. The server's sound card is placed to hear each stroke at that instant
 //! too, so both land together.
 
+use std::collections::HashMap;
 use std::io::Cursor;
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -63,39 +65,53 @@ const MAX_AHEAD: Duration = Duration::from_secs(30);
 /// What a listener gets when it does not say.
 const DEFAULT_AHEAD: Duration = Duration::from_secs(4);
 
-/// The link behind `secret`, if it is live and may listen.
-async fn listener(state: &AppState, secret: String) -> Result<Link, ApiError> {
-    let links = state.links().clone();
-    let link = tokio::task::spawn_blocking(move || links.find(&secret))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??
-        .ok_or_else(no_such_link)?;
-    if !link.allows(&Permission::Listen) {
-        return Err(ApiError::specific(
-            ProblemType::NotAllowed,
-            format!(
-                "link '{}' is not a listener link (it may only: {}): make one with \
-                 `gongan link create NAME --allow listen`",
-                link.name,
-                link.allow
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ));
+/// A request through a live link that may listen: the extractor every `/listen/*` route
+/// starts with. Its secret is the path's first parameter (`{secret}`).
+pub struct Listener {
+    /// The link.
+    pub link: Link,
+    /// Its secret, as the path gave it.
+    pub secret: String,
+}
+
+impl FromRequestParts<AppState> for Listener {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Listener, ApiError> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| no_such_link())?;
+        let secret = params.get("secret").cloned().ok_or_else(no_such_link)?;
+        let links = state.links().clone();
+        let looked_up = secret.clone();
+        let link = tokio::task::spawn_blocking(move || links.find(&looked_up))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))??
+            .ok_or_else(no_such_link)?;
+        if !link.allows(&Permission::Listen) {
+            return Err(ApiError::specific(
+                ProblemType::NotAllowed,
+                format!(
+                    "link '{}' is not a listener link (it may only: {}): make one with \
+                     `gongan link create NAME --allow listen`",
+                    link.name,
+                    link.allow
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        Ok(Listener { link, secret })
     }
-    Ok(link)
 }
 
-/// The secret from a path whose first part is it.
-fn secret_of<T>(path: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
-    path.map(|Path(parts)| parts).map_err(|_| no_such_link())
-}
-
-/// Whether a listener on `link` sees the segments' notes.
-fn shares_notes(link: &Link) -> bool {
-    link.allows(&Permission::Notes)
+impl Listener {
+    /// Whether this listener sees the segments' notes.
+    fn shares_notes(&self) -> bool {
+        self.link.allows(&Permission::Notes)
+    }
 }
 
 /// The listener page: the facilitator's page in its listening mode (the clock, the wheel,
@@ -106,18 +122,14 @@ fn shares_notes(link: &Link) -> bool {
         (status = 200, description = "The page", content_type = "text/html"),
         (status = 403, description = "The link may not listen (`not-allowed`)", body = Problem),
         (status = 404, description = "No live link has this secret", body = Problem)))]
-pub async fn page(
-    State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    listener(&state, secret_of(path)?).await?;
+pub async fn page(_listener: Listener) -> Response {
     let mut response = page::index().await;
     // The secret is in this page's address: never send it on as a referrer.
     response.headers_mut().insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    Ok(response)
+    response
 }
 
 /// The session's public view: the status document without the sound card, the volume or
@@ -130,12 +142,11 @@ pub async fn page(
         (status = 404, description = "No live link has this secret", body = Problem)))]
 pub async fn status(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    listener: Listener,
 ) -> Result<ApiJson<Value>, ApiError> {
-    let link = listener(&state, secret_of(path)?).await?;
     let status = status_document(&state).await?;
     let mut view = serde_json::to_value(status).map_err(|e| ApiError::Internal(e.to_string()))?;
-    public_view(&mut view, shares_notes(&link));
+    public_view(&mut view, listener.shares_notes());
     Ok(ApiJson(view))
 }
 
@@ -148,17 +159,12 @@ pub async fn status(
         (status = 200, description = "text/event-stream, as `GET /v1/events` but public", content_type = "text/event-stream"),
         (status = 403, description = "The link may not listen", body = Problem),
         (status = 404, description = "No live link has this secret", body = Problem)))]
-pub async fn events(
-    State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    let secret = secret_of(path)?;
-    let link = listener(&state, secret.clone()).await?;
+pub async fn events(State(state): State<AppState>, listener: Listener) -> Response {
     let audience = Audience::Listener {
-        secret,
-        notes: shares_notes(&link),
+        notes: listener.shares_notes(),
+        secret: listener.secret,
     };
-    Ok(sse::stream(state, audience).into_response())
+    sse::stream(state, audience).into_response()
 }
 
 /// What a listener may see of a status document or an event: the facilitator's notes
@@ -221,17 +227,13 @@ pub async fn time() -> ApiJson<ServerTime> {
     responses(
         (status = 200, description = "The server's clock now", body = ServerTime),
         (status = 404, description = "No live link has this secret", body = Problem)))]
-pub async fn listener_time(
-    State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    listener(&state, secret_of(path)?).await?;
+pub async fn listener_time(_listener: Listener) -> Response {
     // Read after the link check, so the time is as fresh as the answer.
     let mut response = ApiJson(ServerTime::now()).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    response
 }
 
 /// How far ahead to look.
@@ -281,10 +283,9 @@ pub struct StrokesAhead {
         (status = 422, description = "`seconds` out of range", body = Problem)))]
 pub async fn ahead(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    _listener: Listener,
     query: Result<Query<AheadQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    listener(&state, secret_of(path)?).await?;
     let Query(query) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
     let horizon = match query.seconds {
         None => DEFAULT_AHEAD,
@@ -356,11 +357,7 @@ pub struct PackSound {
     responses(
         (status = 200, description = "The active pack's sounds", body = ListenerPack),
         (status = 404, description = "No live link has this secret", body = Problem)))]
-pub async fn pack(
-    State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<ApiJson<ListenerPack>, ApiError> {
-    listener(&state, secret_of(path)?).await?;
+pub async fn pack(State(state): State<AppState>, _listener: Listener) -> ApiJson<ListenerPack> {
     let (id, pack) = state.packs().active();
     let sounds = pack
         .instruments()
@@ -378,7 +375,7 @@ pub async fn pack(
                 })
         })
         .collect();
-    Ok(ApiJson(ListenerPack { id, sounds }))
+    ApiJson(ListenerPack { id, sounds })
 }
 
 /// One sound of the active pack as a WAV file (32-bit float, its own rate and channels).
@@ -393,10 +390,10 @@ pub async fn pack(
         (status = 404, description = "No live link has this secret, or no such sound in the active pack", body = Problem)))]
 pub async fn sound(
     State(state): State<AppState>,
+    _listener: Listener,
     path: Result<Path<(String, String, String, String)>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let (secret, pack_id, instrument, variant) = secret_of(path)?;
-    listener(&state, secret).await?;
+    let Path((_, pack_id, instrument, variant)) = path.map_err(|_| no_such_link())?;
     let (active, pack) = state.packs().active();
     let no_sound = || {
         ApiError::NotFound(format!(

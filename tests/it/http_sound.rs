@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::http_support::TestServer;
 use crate::pulse::{exclusive_pulse, require_null_sink};
-use crate::recorder::{RATE, Recording, dropouts, onsets};
+use crate::recorder::{RATE, Recording, dropouts, left_peak, onsets};
 
 const CUES: usize = 5;
 
@@ -64,11 +64,7 @@ async fn heard_on_the_sound_card() {
     let recorded = recording.stop();
 
     // Find the strokes: the first sample over a tenth of the peak after 0.5 s of quiet.
-    let peak = recorded
-        .samples
-        .iter()
-        .step_by(2)
-        .fold(0.0f32, |m, s| m.max(s.abs()));
+    let peak = left_peak(&recorded.samples);
     assert!(peak > 0.01, "nothing was heard (peak {peak})");
     let onsets = onsets(&recorded.samples, peak / 10.0, RATE as usize / 2);
     assert_eq!(

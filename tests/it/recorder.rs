@@ -402,6 +402,15 @@ fn frames_to_duration(frames: u64) -> Duration {
     Duration::from_nanos((u128::from(frames) * 1_000_000_000 / u128::from(RATE)) as u64)
 }
 
+/// The loudest sample of the left channel: what onsets are found relative to.
+#[must_use]
+pub fn left_peak(samples: &[f32]) -> f32 {
+    samples
+        .iter()
+        .step_by(CHANNELS)
+        .fold(0.0f32, |m, s| m.max(s.abs()))
+}
+
 /// Where a sound starts: every frame (of the left channel) whose level passes `threshold`
 /// after at least `quiet` frames below it.
 #[must_use]

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::{Browser, Driver, Server, wait_for};
 use crate::pulse::{exclusive_pulse, require_null_sink};
-use crate::recorder::{RATE, Recorded, Recording, click, onsets};
+use crate::recorder::{RATE, Recorded, Recording, click, left_peak, onsets};
 
 /// Cues struck after the session.
 const CUES: usize = 3;
@@ -83,11 +83,7 @@ fn click_pack() -> tempfile::TempDir {
 
 /// Where each stroke starts in a recording, as host instants.
 fn stroke_instants(recorded: &Recorded) -> Vec<Instant> {
-    let peak = recorded
-        .samples
-        .iter()
-        .step_by(2)
-        .fold(0.0f32, |m, s| m.max(s.abs()));
+    let peak = left_peak(&recorded.samples);
     assert!(peak > 0.01, "nothing was heard (peak {peak})");
     // Strokes of one beat land together; beats are at least a tenth of a second apart.
     onsets(&recorded.samples, peak / 5.0, RATE as usize / 20)
