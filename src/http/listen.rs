@@ -19,9 +19,11 @@
 
 use std::collections::HashMap;
 use std::io::Cursor;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -378,7 +380,7 @@ pub async fn pack(State(state): State<AppState>, _listener: Listener) -> ApiJson
     ApiJson(ListenerPack { id, sounds })
 }
 
-/// One sound of the active pack as a WAV file (32-bit float, its own rate and channels).
+/// One sound of the active pack as a WAV file (16-bit, its own rate and channels).
 #[utoipa::path(get, path = "/listen/{secret}/sounds/{pack}/{instrument}/{variant}", tag = "listen",
     operation_id = "listener_sound",
     params(("secret" = String, Path, description = "The listener link's secret"),
@@ -410,7 +412,7 @@ pub async fn sound(
         .and_then(|i| i.sound(Some(variant)))
         .ok_or_else(no_sound)?
         .clone();
-    let wav = tokio::task::spawn_blocking(move || wav_bytes(&sound))
+    let wav = tokio::task::spawn_blocking(move || state.listener_sounds().wav(&sound))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Internal(format!("cannot encode the sound: {e}")))?;
@@ -424,19 +426,46 @@ pub async fn sound(
     Ok(response)
 }
 
-/// `sound` as a WAV file in memory: 32-bit float, so the browser plays exactly what the
-/// sound card does.
+/// The sounds listeners fetched, encoded once: a hundred listeners opening the page
+/// together get the same bytes, not a hundred encodings. Keyed by the sound itself (its
+/// `Arc`), so a pack replaced under the same name is never served stale; entries of
+/// sounds no pack holds any more are dropped as new ones come.
+#[derive(Default)]
+pub struct ListenerSounds(Mutex<HashMap<usize, (Weak<Sound>, Bytes)>>);
+
+impl ListenerSounds {
+    /// `sound` as a WAV file, encoded now or earlier.
+    fn wav(&self, sound: &Arc<Sound>) -> Result<Bytes, hound::Error> {
+        let key = Arc::as_ptr(sound) as usize;
+        let cached = |map: &HashMap<usize, (Weak<Sound>, Bytes)>| {
+            map.get(&key)
+                .filter(|(weak, _)| weak.upgrade().is_some_and(|s| Arc::ptr_eq(&s, sound)))
+                .map(|(_, bytes)| bytes.clone())
+        };
+        if let Some(bytes) = cached(&self.0.lock().unwrap_or_else(PoisonError::into_inner)) {
+            return Ok(bytes);
+        }
+        let bytes = Bytes::from(wav_bytes(sound)?);
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.retain(|_, (weak, _)| weak.strong_count() > 0);
+        map.insert(key, (Arc::downgrade(sound), bytes.clone()));
+        Ok(bytes)
+    }
+}
+
+/// `sound` as a WAV file in memory: 16-bit, its own rate and channels — what a listener
+/// downloads (half the size of float samples, 96 dB of range).
 fn wav_bytes(sound: &Sound) -> Result<Vec<u8>, hound::Error> {
     let spec = hound::WavSpec {
         channels: sound.channels(),
         sample_rate: sound.sample_rate(),
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
     };
     let mut out = Cursor::new(Vec::new());
     let mut writer = hound::WavWriter::new(&mut out, spec)?;
     for &sample in sound.samples() {
-        writer.write_sample(sample)?;
+        writer.write_sample((sample.clamp(-1.0, 1.0) * f32::from(i16::MAX)).round() as i16)?;
     }
     writer.finalize()?;
     Ok(out.into_inner())
@@ -469,13 +498,28 @@ mod test {
     }
 
     #[test]
-    fn a_sound_is_a_float_wav_of_its_samples() {
-        let sound = Sound::from_interleaved(48_000, 2, vec![0.5, -0.25, 0.125, 1.0]).unwrap();
-        let bytes = wav_bytes(&sound).unwrap();
-        let mut reader = hound::WavReader::new(Cursor::new(bytes)).unwrap();
+    fn a_sound_is_a_16_bit_wav_of_its_samples_encoded_once() {
+        let sound =
+            Arc::new(Sound::from_interleaved(48_000, 2, vec![0.5, -0.25, 1.0, -1.5]).unwrap());
+        let sounds = ListenerSounds::default();
+        let bytes = sounds.wav(&sound).unwrap();
+        let mut reader = hound::WavReader::new(Cursor::new(bytes.to_vec())).unwrap();
         assert_eq!(reader.spec().channels, 2);
         assert_eq!(reader.spec().sample_rate, 48_000);
-        let samples: Vec<f32> = reader.samples::<f32>().map(Result::unwrap).collect();
-        assert_eq!(samples, vec![0.5, -0.25, 0.125, 1.0]);
+        assert_eq!(reader.spec().bits_per_sample, 16);
+        let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
+        assert_eq!(
+            samples,
+            vec![16_384, -8_192, 32_767, -32_767],
+            "clamped, not wrapped"
+        );
+        // The same sound again: the same bytes, not a new encoding.
+        let again = sounds.wav(&sound).unwrap();
+        assert_eq!(again.as_ptr(), bytes.as_ptr());
+        // A sound gone from every pack is dropped when the next one is encoded.
+        drop(sound);
+        let other = Arc::new(Sound::mono(48_000, vec![0.1; 4]).unwrap());
+        sounds.wav(&other).unwrap();
+        assert_eq!(sounds.0.lock().unwrap().len(), 1);
     }
 }

@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::guard::GuardConfig;
+use super::listen::ListenerSounds;
 use super::router::router;
 use super::state::{AppState, Inner};
 use crate::audio::EngineConfig;
@@ -204,6 +205,7 @@ impl Application {
             pack_upload_limit: config.pack_upload_limit,
             body_read_timeout: config.body_read_timeout,
             shutdown: shutdown_rx,
+            listener_sounds: ListenerSounds::default(),
         });
         Ok(Application {
             listener,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::guard::GuardConfig;
+use super::listen::ListenerSounds;
 use super::logins::Logins;
 use crate::audio::output::{OutputKind, RunningOutput};
 use crate::config::Hooks;
@@ -50,6 +51,8 @@ pub struct Inner {
     pub body_read_timeout: Duration,
     /// Turns true when the server shuts down: event streams end.
     pub shutdown: watch::Receiver<bool>,
+    /// The sounds listener pages fetched, encoded once.
+    pub listener_sounds: ListenerSounds,
 }
 
 impl AppState {
@@ -87,6 +90,12 @@ impl AppState {
     #[must_use]
     pub fn links(&self) -> &Arc<LinkStore> {
         &self.0.links
+    }
+
+    /// The sounds listener pages fetched, encoded once.
+    #[must_use]
+    pub fn listener_sounds(&self) -> &ListenerSounds {
+        &self.0.listener_sounds
     }
 
     /// The security rules.
