@@ -485,6 +485,7 @@ function showEar(state) {
   if (state.syncedMs !== null) parts.push(`clock ±${state.syncedMs.toFixed(1)} ms`);
   if (state.latencyMs !== null) parts.push(`speaker latency ${state.latencyMs.toFixed(0)} ms`);
   if (state.skipped) parts.push(`${state.skipped} too late to play`);
+  if (state.replaced) parts.push(`${state.replaced} placed again after an audio stall`);
   $("ear-stats").textContent = parts.join(" · ");
 }
 

@@ -26,6 +26,9 @@ const LATE_TOLERANCE = 0.02;
 /// that over a slow network: a gong a little late beats no gong, so it starts at once,
 /// from its beginning.
 const CUE_LATE_TOLERANCE = 0.25;
+/// How far a scheduled stroke's instant may move on the audio clock before it is placed
+/// again (see `replace`).
+const REPLACE_THRESHOLD = 0.005;
 
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -55,6 +58,7 @@ export class Ear {
     /// The active pack's id: its sounds' paths name it.
     this.pack = null;
     this.skipped = 0;
+    this.replaced = 0;
     this.stopped = false;
     this.timers = [];
     this.volume = 1;
@@ -167,6 +171,7 @@ export class Ear {
       const buffer = this.buffers.get(stroke.sound) || await this.buffer(stroke.sound);
       this.schedule(key, stroke, buffer);
     }
+    this.replace();
     for (const [key, entry] of this.scheduled) {
       const inWindow = entry.at >= ahead.now && entry.at <= ahead.until;
       // Cues are not the session's: steering never takes them away.
@@ -195,6 +200,24 @@ export class Ear {
     this.show();
   }
 
+  /// Places again every stroke not yet started whose instant moved on the audio clock:
+  /// after this browser's audio stalled (a busy machine, an underrun), the audio clock
+  /// falls behind real time, and strokes scheduled before would sound late by the stall.
+  replace() {
+    const soon = this.ctx.currentTime + 0.05;
+    for (const [key, entry] of this.scheduled) {
+      if (!entry.buffer || entry.when <= soon) continue;
+      const when = this.contextTime(entry.at);
+      if (Math.abs(when - entry.when) > REPLACE_THRESHOLD) {
+        entry.source.stop();
+        this.scheduled.delete(key);
+        this.played -= 1;
+        this.replaced += 1;
+        this.schedule(key, { at: entry.at, gain: entry.gain }, entry.buffer);
+      }
+    }
+  }
+
   schedule(key, stroke, buffer) {
     const when = this.contextTime(stroke.at);
     const late = this.ctx.currentTime - when;
@@ -216,7 +239,7 @@ export class Ear {
     else source.start(this.ctx.currentTime, late);
     source.onended = () => gain.disconnect();
     this.played += 1;
-    this.scheduled.set(key, { at: stroke.at, cue, source });
+    this.scheduled.set(key, { at: stroke.at, cue, source, when, buffer, gain: stroke.gain });
   }
 
   /// Stops for good: the link was revoked (or the page is leaving).
@@ -243,6 +266,7 @@ export class Ear {
       latencyMs: this.ctx ? this.latency() * 1000 : null,
       played: this.played,
       skipped: this.skipped,
+      replaced: this.replaced,
     });
   }
 }
