@@ -11,6 +11,7 @@
 
 mod device;
 mod null;
+mod outage;
 mod wav;
 
 use std::fmt;

@@ -39,6 +39,7 @@ use cpal::{
 use serde::Serialize;
 use tokio::sync::watch;
 
+use super::outage::{Episode, reopen_delay};
 use super::{Latency, OutputError, OutputHealth};
 use crate::audio::engine::{Controller, EngineConfig, Renderer, engine};
 use crate::audio::{CHANNELS, DEFAULT_SAMPLE_RATE, HostTime};
@@ -60,13 +61,6 @@ pub const STARTUP: Duration = Duration::from_secs(4);
 /// for a device that never makes its callbacks wait.
 const MAX_PREFILL_CALLBACKS: u32 = 16;
 
-/// The first pause before reopening a failed device; it doubles up to [`REOPEN_MAX`].
-const REOPEN_FIRST: Duration = Duration::from_millis(250);
-
-/// The longest pause between reopen attempts: a sound server that comes back is found
-/// within a second, and an attempt against a missing one costs a few milliseconds.
-const REOPEN_MAX: Duration = Duration::from_secs(1);
-
 /// How often the supervisor looks at the stream.
 const WATCH_EVERY: Duration = Duration::from_millis(50);
 
@@ -79,9 +73,6 @@ const STOP_WAIT: Duration = Duration::from_secs(3);
 
 /// Distinct errors kept between two looks at the stream; more are not logged.
 const MAX_PENDING_ERRORS: usize = 16;
-
-/// Distinct messages logged per episode; past this, new ones are not logged.
-const MAX_DISTINCT_MESSAGES: usize = 32;
 
 /// One output device, as `gongan devices` lists it.
 #[derive(Debug, Clone, Serialize)]
@@ -500,38 +491,6 @@ impl Prefill {
             return false;
         }
         self.silent += 1;
-        true
-    }
-}
-
-/// How long to wait before reopen attempt `attempt` (0 is the first): 250 ms, 500 ms,
-/// then every second — quick after a hiccup, cheap during a long outage, and never more
-/// than a second late for a sound server that came back.
-fn reopen_delay(attempt: u32) -> Duration {
-    REOPEN_FIRST
-        .saturating_mul(1 << attempt.min(16))
-        .min(REOPEN_MAX)
-}
-
-/// The messages already logged in one episode — the life of a healthy stream, or one
-/// outage with all its reopen attempts — so that each distinct error is logged once per
-/// episode, however often the device repeats it (a dead device reports thousands a
-/// second) and however many times reopening it fails the same way.
-#[derive(Debug, Default)]
-struct Episode {
-    seen: Vec<String>,
-}
-
-impl Episode {
-    /// Whether `message` is new in this episode (and should be logged); remembers it.
-    fn first_time(&mut self, message: &str) -> bool {
-        if self.seen.iter().any(|seen| seen == message) {
-            return false;
-        }
-        if self.seen.len() >= MAX_DISTINCT_MESSAGES {
-            return false;
-        }
-        self.seen.push(message.to_owned());
         true
     }
 }
@@ -1066,34 +1025,6 @@ mod test {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
-    }
-
-    #[test]
-    fn reopening_backs_off_to_once_a_second() {
-        let delays: Vec<_> = (0..6).map(reopen_delay).collect();
-        assert_eq!(
-            delays,
-            [ms(250), ms(500), ms(1000), ms(1000), ms(1000), ms(1000)]
-        );
-        assert_eq!(reopen_delay(u32::MAX), REOPEN_MAX);
-    }
-
-    #[test]
-    fn each_distinct_error_is_logged_once_per_episode() {
-        let mut episode = Episode::default();
-        let storm = ["EIO", "EIO", "refused", "EIO", "refused", "refused"];
-        let logged: Vec<_> = storm.iter().filter(|m| episode.first_time(m)).collect();
-        assert_eq!(logged, [&"EIO", &"refused"]);
-        // The next outage logs them again, once.
-        let mut next = Episode::default();
-        assert!(next.first_time("refused"));
-        assert!(!next.first_time("refused"));
-        // A device that invents a new message each time cannot flood the log either.
-        let mut wild = Episode::default();
-        let new = (0..1000)
-            .filter(|i| wild.first_time(&format!("error {i}")))
-            .count();
-        assert_eq!(new, MAX_DISTINCT_MESSAGES);
     }
 
     /// Feeds the watchdog a reading every 50 ms from `start` and returns the verdicts.
