@@ -275,6 +275,15 @@ impl Conductor {
         Ok(self.receipt(id, heard, now, false))
     }
 
+    /// How far ahead of `now` strokes and cues are sent to the engine: the look-ahead,
+    /// counted from the earliest instant the output can make anything heard. A sound card
+    /// hears what is rendered now some 40 ms later; a Snapcast pipe a second or more
+    /// later (its buffer): sent only `lookahead` ahead of now, every stroke would arrive
+    /// after its frame was rendered and be missed.
+    fn reach(&self, now: HostTime) -> Duration {
+        self.config.lookahead + self.controller.earliest_heard().saturating_since(now)
+    }
+
     /// The earliest instant a command given now can take effect at: its strokes must be
     /// sent before the output renders their frames.
     fn steer_instant(&self) -> HostTime {
@@ -601,7 +610,7 @@ impl Conductor {
             clock: planned.as_seconds(),
             gain: pending.gain,
         };
-        if planned < now + self.config.lookahead {
+        if planned < now + self.reach(now) {
             self.send_cue(pending)?;
         } else {
             self.cues
@@ -765,7 +774,8 @@ impl Conductor {
                 let _ = self.events.send(Event::Session(event));
             }
         }
-        for cue in self.cues.due(now + self.config.lookahead) {
+        let reach = self.reach(now);
+        for cue in self.cues.due(now + reach) {
             if let Err(err) = self.send_cue(cue.clone()) {
                 tracing::warn!("cue {} waits: {err}", cue.id.0);
                 self.cues.requeue(cue);
@@ -773,7 +783,7 @@ impl Conductor {
             }
         }
         if let Some(session) = self.session.as_mut() {
-            let events = session.pump(now, self.config.lookahead, &mut self.controller, &self.pack);
+            let events = session.pump(now, reach, &mut self.controller, &self.pack);
             for event in events {
                 self.journal_session_event(&event);
                 let _ = self.events.send(Event::Session(event));

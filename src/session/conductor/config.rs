@@ -9,8 +9,9 @@ pub const SESSION_RATE: u32 = 48_000;
 /// How the conductor paces itself.
 #[derive(Debug, Clone, Copy)]
 pub struct ConductorConfig {
-    /// How far ahead of the instant it is heard a stroke is sent to the engine: more than
-    /// the output's latency plus a tick, so nothing arrives after its frame is rendered.
+    /// How far ahead of the earliest instant the output can make it heard (now plus the
+    /// output's latency) a stroke is sent to the engine: more than a tick and a late
+    /// wake-up, so nothing arrives after its frame is rendered.
     pub lookahead: Duration,
     /// How often the conductor wakes to send strokes and read the engine's reports.
     pub tick: Duration,
