@@ -279,9 +279,9 @@ function showAudio(output, device, fault) {
   const pill = $("audio");
   pill.dataset.state = output;
   const banner = $("degraded");
-  if (output === "device") {
+  if (output === "device" || output === "pipe") {
     pill.textContent = "sound on";
-    pill.title = `Playing through ${device}`;
+    pill.title = output === "pipe" ? `Playing to Snapcast through ${device}` : `Playing through ${device}`;
     banner.hidden = true;
   } else {
     pill.textContent = output === "null" ? "no sound" : "sound failed";

@@ -4,6 +4,9 @@
 //! - `null` — renders at real-time pace and discards the audio; the fallback when no sound
 //!   card can be opened, so a server keeps its clock and its API without one.
 //! - `wav:PATH` — renders offline, as fast as the CPU allows, into a WAV file.
+//! - `pipe:PATH[?buffer=MS]` — s16le 48 kHz stereo into a FIFO at real-time pace, for
+//!   Snapcast's `pipe` source to send to every room; `buffer` is Snapcast's own
+//!   (`stream.buffer`), counted in when strokes are heard.
 //!
 //! A sound card that fails while it plays (unplugged, its sound server restarted) does not
 //! stop the engine: the output reports itself [`OutputHealth::Degraded`] and reopens the
@@ -12,6 +15,7 @@
 mod device;
 mod null;
 mod outage;
+mod pipe;
 mod wav;
 
 use std::fmt;
@@ -25,6 +29,7 @@ use tokio::sync::watch;
 
 pub use device::{DeviceInfo, DeviceOutput, STALL, STARTUP, list_devices};
 pub use null::NullOutput;
+pub use pipe::{PIPE_RATE, PipeOutput, QUEUE as PIPE_QUEUE};
 pub use wav::WavOutput;
 
 use super::engine::{Controller, EngineConfig, engine};
@@ -38,6 +43,42 @@ pub enum OutputSpec {
     Null,
     /// An offline render into this WAV file.
     Wav(PathBuf),
+    /// A FIFO read by Snapcast, whose listeners hear each sample `buffer` after the server
+    /// stamps it.
+    Pipe {
+        /// The FIFO (created if missing).
+        path: PathBuf,
+        /// Snapcast's `stream.buffer`.
+        buffer: Duration,
+    },
+}
+
+/// Snapcast's own default `stream.buffer`.
+pub const SNAPCAST_BUFFER: Duration = Duration::from_millis(1000);
+
+/// The longest `buffer` a pipe output accepts (Snapcast allows any; a minute is plenty).
+const MAX_PIPE_BUFFER_MS: u64 = 60_000;
+
+/// Reads the text after `pipe:`: a path, and optionally `?buffer=MS`.
+fn parse_pipe(spec: &str, rest: &str) -> Result<OutputSpec, OutputError> {
+    let (path, buffer) = match rest.rsplit_once("?buffer=") {
+        None => (rest, SNAPCAST_BUFFER),
+        Some((path, ms)) => {
+            let ms: u64 = ms
+                .parse()
+                .ok()
+                .filter(|ms| *ms <= MAX_PIPE_BUFFER_MS)
+                .ok_or_else(|| OutputError::PipeBuffer(spec.to_owned()))?;
+            (path, Duration::from_millis(ms))
+        }
+    };
+    if path.is_empty() {
+        return Err(OutputError::Spec(spec.to_owned()));
+    }
+    Ok(OutputSpec::Pipe {
+        path: PathBuf::from(path),
+        buffer,
+    })
 }
 
 impl FromStr for OutputSpec {
@@ -51,6 +92,7 @@ impl FromStr for OutputSpec {
                 Ok(OutputSpec::Device(Some(name.to_owned())))
             }
             Some(("wav", path)) if !path.is_empty() => Ok(OutputSpec::Wav(PathBuf::from(path))),
+            Some(("pipe", rest)) => parse_pipe(s, rest),
             _ => Err(OutputError::Spec(s.to_owned())),
         }
     }
@@ -63,6 +105,12 @@ impl fmt::Display for OutputSpec {
             OutputSpec::Device(Some(name)) => write!(f, "device:{name}"),
             OutputSpec::Null => f.write_str("null"),
             OutputSpec::Wav(path) => write!(f, "wav:{}", path.display()),
+            OutputSpec::Pipe { path, buffer } if *buffer == SNAPCAST_BUFFER => {
+                write!(f, "pipe:{}", path.display())
+            }
+            OutputSpec::Pipe { path, buffer } => {
+                write!(f, "pipe:{}?buffer={}", path.display(), buffer.as_millis())
+            }
         }
     }
 }
@@ -77,6 +125,21 @@ pub enum OutputKind {
     Null,
     /// An offline WAV render.
     Wav,
+    /// A FIFO for Snapcast.
+    Pipe,
+}
+
+impl OutputKind {
+    /// The name `/healthz` and the events give it.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputKind::Device => "device",
+            OutputKind::Null => "null",
+            OutputKind::Wav => "wav",
+            OutputKind::Pipe => "pipe",
+        }
+    }
 }
 
 /// How much audio a sound card output keeps queued ahead of the speaker: about the delay
@@ -175,8 +238,23 @@ impl OutputHealth {
 #[derive(Debug, Error)]
 pub enum OutputError {
     /// The `--output` text is not one of the known forms.
-    #[error("unknown output '{0}': use device, device:NAME, null or wav:PATH")]
+    #[error(
+        "unknown output '{0}': use device, device:NAME, null, pipe:PATH[?buffer=MS] or wav:PATH"
+    )]
     Spec(String),
+    /// The `buffer` of a `pipe:` output is not a number of milliseconds in range.
+    #[error(
+        "bad buffer in '{0}': give Snapcast's stream.buffer in milliseconds, 0 to {MAX_PIPE_BUFFER_MS}"
+    )]
+    PipeBuffer(String),
+    /// The pipe output's FIFO cannot be used.
+    #[error("cannot write to {path}: {why}", path = path.display())]
+    Pipe {
+        /// The FIFO.
+        path: PathBuf,
+        /// Why, in a sentence.
+        why: String,
+    },
     /// No sound card (or none matching the name) could be found.
     #[error("no output device {0}")]
     NoDevice(String),
@@ -205,6 +283,8 @@ pub enum RunningOutput {
     Device(DeviceOutput),
     /// The paced null output.
     Null(NullOutput),
+    /// A FIFO for Snapcast.
+    Pipe(PipeOutput),
 }
 
 impl RunningOutput {
@@ -214,15 +294,17 @@ impl RunningOutput {
         match self {
             RunningOutput::Device(_) => OutputKind::Device,
             RunningOutput::Null(_) => OutputKind::Null,
+            RunningOutput::Pipe(_) => OutputKind::Pipe,
         }
     }
 
-    /// A short description for logs and status: the device name, or `null`.
+    /// A short description for logs and status: the device name, `null`, or `pipe:PATH`.
     #[must_use]
     pub fn describe(&self) -> String {
         match self {
             RunningOutput::Device(d) => d.name().to_owned(),
             RunningOutput::Null(_) => "null".to_owned(),
+            RunningOutput::Pipe(p) => format!("pipe:{}", p.path().display()),
         }
     }
 
@@ -239,6 +321,7 @@ impl RunningOutput {
         match self {
             RunningOutput::Device(d) => d.health(),
             RunningOutput::Null(_) => OutputHealth::Playing { recovered: None },
+            RunningOutput::Pipe(p) => p.health(),
         }
     }
 
@@ -250,17 +333,20 @@ impl RunningOutput {
         match self {
             RunningOutput::Device(d) => d.watch(),
             RunningOutput::Null(_) => watch::channel(OutputHealth::Playing { recovered: None }).1,
+            RunningOutput::Pipe(p) => p.watch(),
         }
     }
 
     /// How far ahead of the speaker the output renders, as the device reported it in its
-    /// latest callback (its buffer plus the sound server's own delay); `None` for the null
-    /// output and while a sound card is down.
+    /// latest callback (its buffer plus the sound server's own delay), or for a pipe the
+    /// audio queued in it plus Snapcast's buffer; `None` for the null output and while a
+    /// sound card is down or nothing reads the pipe.
     #[must_use]
     pub fn latency(&self) -> Option<Duration> {
         match self {
             RunningOutput::Device(d) => d.latency(),
             RunningOutput::Null(_) => None,
+            RunningOutput::Pipe(p) => p.latency(),
         }
     }
 }
@@ -301,6 +387,14 @@ pub fn start_with_latency(
             Err(err) => Err(err),
         },
         OutputSpec::Null => start_null(config),
+        OutputSpec::Pipe { path, buffer } => {
+            let (controller, renderer) = engine(EngineConfig {
+                sample_rate: PIPE_RATE,
+                ..config
+            });
+            let pipe = PipeOutput::start(renderer, path, *buffer)?;
+            Ok((controller, RunningOutput::Pipe(pipe)))
+        }
         OutputSpec::Wav(_) => Err(OutputError::NotRealTime),
     }
 }
@@ -330,11 +424,48 @@ mod test {
             "wav:/tmp/a:b.wav".parse::<OutputSpec>().unwrap(),
             OutputSpec::Wav("/tmp/a:b.wav".into())
         );
-        for bad in ["", "speakers", "wav:", "device:", "null:x"] {
+        assert_eq!(
+            "pipe:/tmp/snapfifo".parse::<OutputSpec>().unwrap(),
+            OutputSpec::Pipe {
+                path: "/tmp/snapfifo".into(),
+                buffer: SNAPCAST_BUFFER
+            }
+        );
+        assert_eq!(
+            "pipe:/tmp/a?b?buffer=400".parse::<OutputSpec>().unwrap(),
+            OutputSpec::Pipe {
+                path: "/tmp/a?b".into(),
+                buffer: Duration::from_millis(400)
+            }
+        );
+        for bad in [
+            "pipe:/f?buffer=",
+            "pipe:/f?buffer=-1",
+            "pipe:/f?buffer=60001",
+        ] {
+            let err = bad.parse::<OutputSpec>().unwrap_err();
+            assert!(err.to_string().contains("0 to 60000"), "{bad}: {err}");
+        }
+        for bad in [
+            "",
+            "speakers",
+            "wav:",
+            "device:",
+            "null:x",
+            "pipe:",
+            "pipe:?buffer=5",
+        ] {
             let err = bad.parse::<OutputSpec>().unwrap_err();
             assert!(err.to_string().contains("use device"), "{bad}: {err}");
         }
-        for spec in ["device", "device:x", "null", "wav:out.wav"] {
+        for spec in [
+            "device",
+            "device:x",
+            "null",
+            "wav:out.wav",
+            "pipe:/tmp/snapfifo",
+            "pipe:f?buffer=0",
+        ] {
             assert_eq!(spec.parse::<OutputSpec>().unwrap().to_string(), spec);
         }
     }

@@ -15,8 +15,14 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:7070]. Anything but loopback needs --token.
     #[arg(long, env = "GONGAN_BIND", value_name = "ADDR")]
     bind: Option<String>,
-    /// Where the sound goes: device, device:NAME or null [default: device; null when
-    /// there is no sound card].
+    /// Where the sound goes: device, device:NAME, null, or pipe:PATH[?buffer=MS]
+    /// [default: device; null when there is no sound card].
+    ///
+    /// pipe:PATH writes 48 kHz 16-bit stereo into the FIFO PATH (made if missing) for
+    /// Snapcast's pipe source, so every room with a snapclient plays in sync; buffer is
+    /// the snapserver's stream.buffer [default: 1000], counted in when strokes are heard.
+    ///
+    /// Example: gongan serve --output pipe:/tmp/snapfifo
     #[arg(long, short, env = "GONGAN_OUTPUT", value_name = "OUT")]
     output: Option<String>,
     /// Milliseconds of audio queued ahead of the sound card, 2 to 500 [default: 40].

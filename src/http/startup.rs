@@ -17,7 +17,7 @@ use super::listen::ListenerSounds;
 use super::router::router;
 use super::state::{AppState, Inner};
 use crate::audio::EngineConfig;
-use crate::audio::output::{self, OutputError, OutputHealth, RunningOutput};
+use crate::audio::output::{self, OutputError, OutputHealth, OutputKind, RunningOutput};
 use crate::config::Config;
 use crate::session::Journal;
 use crate::session::{Conductor, ConductorConfig, ConductorHandle, OutputEvent, rfc3339};
@@ -319,11 +319,12 @@ pub fn publish_output_events(
 ) -> tokio::task::JoinHandle<()> {
     let mut health = output.watch();
     let device = output.describe();
+    let kind = output.kind();
     tokio::spawn(async move {
         while health.changed().await.is_ok() {
             let now = health.borrow_and_update().clone();
             if conductor
-                .output_changed(output_event(&now, &device))
+                .output_changed(output_event(&now, kind, &device))
                 .await
                 .is_err()
             {
@@ -333,24 +334,23 @@ pub fn publish_output_events(
     })
 }
 
-/// The event for a sound card's health: `degraded` with the fault, or `device` with how
-/// long it was gone.
+/// The event for a live output's health: `degraded` with the fault, or the output's kind
+/// (`device`, `pipe`) with how long it was gone.
 #[must_use]
-pub fn output_event(health: &OutputHealth, device: &str) -> OutputEvent {
+pub fn output_event(health: &OutputHealth, kind: OutputKind, device: &str) -> OutputEvent {
+    let what = match kind {
+        OutputKind::Pipe => "snapserver is reading the pipe",
+        _ => "the sound card is playing",
+    };
     let (output, detail) = match health {
         OutputHealth::Degraded { fault } => ("degraded", fault.clone()),
         OutputHealth::Playing {
             recovered: Some(after),
         } => (
-            "device",
-            format!(
-                "the sound card is playing again after {:.1} s",
-                after.as_secs_f64()
-            ),
+            kind.name(),
+            format!("{what} again after {:.1} s", after.as_secs_f64()),
         ),
-        OutputHealth::Playing { recovered: None } => {
-            ("device", "the sound card is playing".to_owned())
-        }
+        OutputHealth::Playing { recovered: None } => (kind.name(), what.to_owned()),
     };
     OutputEvent {
         kind: "output",
@@ -396,6 +396,7 @@ mod test {
             &OutputHealth::Degraded {
                 fault: "the sound card stopped taking audio".into(),
             },
+            OutputKind::Device,
             "pulse",
         );
         assert_eq!(
@@ -416,10 +417,23 @@ mod test {
             &OutputHealth::Playing {
                 recovered: Some(Duration::from_millis(4260)),
             },
+            OutputKind::Device,
             "pulse",
         );
         assert_eq!(back.output, "device");
         assert_eq!(back.detail, "the sound card is playing again after 4.3 s");
+        let piped = output_event(
+            &OutputHealth::Playing {
+                recovered: Some(Duration::from_millis(1500)),
+            },
+            OutputKind::Pipe,
+            "pipe:/tmp/snapfifo",
+        );
+        assert_eq!(piped.output, "pipe");
+        assert_eq!(
+            piped.detail,
+            "snapserver is reading the pipe again after 1.5 s"
+        );
         let json = serde_json::to_value(Event::Output(back)).unwrap();
         assert_eq!(json["type"], "output");
         assert!(json["utc"].as_str().is_some_and(|t| t.ends_with('Z')));

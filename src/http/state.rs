@@ -146,8 +146,8 @@ impl AppState {
         self.0.shutdown.clone()
     }
 
-    /// The output as `/healthz` reports it: `device`, `null`, or `degraded` while a sound
-    /// card is down (from when it fails until a reopened stream plays again); its name;
+    /// The output as `/healthz` reports it: `device`, `pipe`, `null`, or `degraded` while a
+    /// sound card is down or nothing reads the pipe (from when it fails until a reopened stream plays again); its name;
     /// and the fault.
     #[must_use]
     pub fn output_state(&self) -> (&'static str, String, Option<String>) {
@@ -155,8 +155,8 @@ impl AppState {
         let fault = output.health().fault().map(str::to_owned);
         let state = match (output.kind(), &fault) {
             (_, Some(_)) => "degraded",
-            (OutputKind::Device, None) => "device",
-            (OutputKind::Null | OutputKind::Wav, None) => "null",
+            (OutputKind::Wav, None) => "null",
+            (kind, None) => kind.name(),
         };
         (state, output.describe(), fault)
     }

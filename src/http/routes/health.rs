@@ -16,13 +16,15 @@ use crate::session::Snapshot;
 pub struct Health {
     /// Always `ok` while the server answers.
     pub status: &'static str,
-    /// `device` (a sound card), `null` (no sound: no card could be opened, or asked for),
-    /// or `degraded` (the output failed after starting).
+    /// `device` (a sound card), `pipe` (a FIFO snapserver reads), `null` (no sound: no
+    /// card could be opened, or asked for), or `degraded` (a sound card failed after
+    /// starting, or nothing reads the pipe).
     pub output: &'static str,
-    /// The sound card's name, or `null`.
+    /// The sound card's name, `pipe:PATH`, or `null`.
     pub device: String,
     /// The output's measured latency in milliseconds: from now until a sound started now
-    /// is heard (the sound card's buffering, from its own playback timestamps).
+    /// is heard (the sound card's buffering, from its own playback timestamps; for a pipe,
+    /// the audio queued in it plus Snapcast's buffer).
     pub latency_ms: f64,
     /// What went wrong with the output, when `degraded`.
     pub fault: Option<String>,
@@ -44,9 +46,9 @@ pub struct EngineStatus {
 pub struct Status {
     /// The engine's clock.
     pub engine: EngineStatus,
-    /// `device`, `null` or `degraded` (as in `/healthz`).
+    /// `device`, `pipe`, `null` or `degraded` (as in `/healthz`).
     pub output: &'static str,
-    /// The sound card's name, or `null`.
+    /// The sound card's name, `pipe:PATH`, or `null`.
     pub device: String,
     /// What went wrong with the output, when `degraded`.
     pub fault: Option<String>,
