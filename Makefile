@@ -11,15 +11,16 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 RUN_PACKAGES := libasound2-dev pkg-config
 # What the tests need on top: PulseAudio and its ALSA plugin for the real sound path,
 # stress-ng to keep both cores busy under it (tests/it/sound_load.rs), and Chromium with its
-# WebDriver for the facilitator page's browser tests (tests/it/browser.rs), and tmux to drive
-# `gongan run`'s full-screen view as a terminal (tests/it/run_screen.rs).
+# WebDriver for the facilitator page's browser tests (tests/it/browser.rs), tmux to drive
+# `gongan run`'s full-screen view as a terminal (tests/it/run_screen.rs), and Snapcast's
+# server and client for the pipe output's rooms (tests/it/snapcast.rs).
 TEST_PACKAGES := $(RUN_PACKAGES) pulseaudio pulseaudio-utils libasound2-plugins alsa-utils \
-	stress-ng chromium chromium-driver tmux
+	stress-ng chromium chromium-driver tmux snapserver snapclient
 
 # The sound-path tests: every test that opens the sound card or records it. They need the
 # tests' own PulseAudio (scripts/test-pulse: a null sink in a private runtime folder, never
 # the user's sound server).
-SOUND_TESTS := sound_path:: sound_load:: http_sound::
+SOUND_TESTS := sound_path:: sound_load:: http_sound:: snapcast::
 # The tests that run last, alone and one at a time: the sound path, the event stream's
 # real-time strokes and cue storm, and the browser (Chromium alone loads both cores). Each
 # asserts what the server does on time, which holds on a busy machine, not on one where a

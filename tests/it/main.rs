@@ -31,6 +31,7 @@ mod resume;
 mod run;
 mod run_screen;
 mod serve_process;
+mod snapcast;
 mod sound_load;
 mod sound_path;
 mod stall;

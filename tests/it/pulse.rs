@@ -107,3 +107,35 @@ impl Drop for Unplugged {
         }
     }
 }
+
+/// A second null sink on the tests' PulseAudio, unloaded when dropped.
+pub struct ExtraSink(String);
+
+impl ExtraSink {
+    /// Loads a null sink called `name` (its monitor: `NAME.monitor`), at 48 kHz.
+    pub fn load(name: &str) -> ExtraSink {
+        let out = Command::new("pactl")
+            .args([
+                "load-module",
+                "module-null-sink",
+                &format!("sink_name={name}"),
+                "rate=48000",
+            ])
+            .output()
+            .expect("pactl runs");
+        assert!(
+            out.status.success(),
+            "pactl load-module: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ExtraSink(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
+}
+
+impl Drop for ExtraSink {
+    fn drop(&mut self) {
+        let _ = Command::new("pactl")
+            .args(["unload-module", &self.0])
+            .status();
+    }
+}

@@ -505,3 +505,49 @@ pub fn click_starts(samples: &[f32]) -> Vec<f64> {
     }
     starts
 }
+
+/// A pack whose every instrument is a 10 ms click, so each stroke is one sharp onset in
+/// both recordings.
+pub fn single_click_pack() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: RATE,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut writer = hound::WavWriter::create(dir.path().join("click.wav"), spec).unwrap();
+    for s in click() {
+        writer.write_sample(s).unwrap();
+    }
+    writer.finalize().unwrap();
+    let instruments: String = [
+        "gong", "suwukan", "kempul", "kenong", "ketuk", "kempyang", "bonang", "saron",
+    ]
+    .iter()
+    .map(|name| format!("[instruments.{name}]\nfile = \"click.wav\"\n"))
+    .collect();
+    std::fs::write(
+        dir.path().join("pack.toml"),
+        format!("name = \"clicks\"\n{instruments}"),
+    )
+    .unwrap();
+    dir
+}
+
+/// Where each stroke starts in a recording, as host instants.
+pub fn stroke_instants(recorded: &Recorded) -> Vec<Instant> {
+    let peak = left_peak(&recorded.samples);
+    assert!(peak > 0.01, "nothing was heard (peak {peak})");
+    // Strokes of one beat land together; beats are at least a tenth of a second apart.
+    onsets(&recorded.samples, peak / 5.0, RATE as usize / 20)
+        .into_iter()
+        .map(|frame| recorded.clock.instant_of(frame as u64))
+        .collect()
+}
+
+/// The `p` quantile (0–1) of `sorted`, the nearest rank.
+#[must_use]
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}

@@ -4,7 +4,6 @@
 //! Both monitors are recorded on the host's clock; every stroke the room hears, the
 //! listener hears too, at about the same instant.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use gongan::audio::output::OutputSpec;
@@ -12,8 +11,8 @@ use gongan::config::PackChoice;
 use serde_json::json;
 
 use super::{Browser, Driver, Server, wait_for};
-use crate::pulse::{exclusive_pulse, require_null_sink};
-use crate::recorder::{RATE, Recorded, Recording, click, left_peak, onsets};
+use crate::pulse::{ExtraSink, exclusive_pulse, require_null_sink};
+use crate::recorder::{Recording, percentile, single_click_pack, stroke_instants};
 
 /// Cues struck after the session.
 const CUES: usize = 3;
@@ -21,87 +20,12 @@ const CUES: usize = 3;
 /// The null sink the browser plays to.
 const LISTENER_SINK: &str = "listener";
 
-/// A second null sink on the tests' PulseAudio, unloaded when dropped.
-struct ExtraSink(String);
-
-impl ExtraSink {
-    fn load(name: &str) -> ExtraSink {
-        let out = Command::new("pactl")
-            .args([
-                "load-module",
-                "module-null-sink",
-                &format!("sink_name={name}"),
-                "rate=48000",
-            ])
-            .output()
-            .expect("pactl runs");
-        assert!(
-            out.status.success(),
-            "pactl load-module: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        ExtraSink(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    }
-}
-
-impl Drop for ExtraSink {
-    fn drop(&mut self) {
-        let _ = Command::new("pactl")
-            .args(["unload-module", &self.0])
-            .status();
-    }
-}
-
-/// A pack whose every instrument is a 10 ms click, so each stroke is one sharp onset in
-/// both recordings.
-fn click_pack() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: RATE,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut writer = hound::WavWriter::create(dir.path().join("click.wav"), spec).unwrap();
-    for s in click() {
-        writer.write_sample(s).unwrap();
-    }
-    writer.finalize().unwrap();
-    let instruments: String = [
-        "gong", "suwukan", "kempul", "kenong", "ketuk", "kempyang", "bonang", "saron",
-    ]
-    .iter()
-    .map(|name| format!("[instruments.{name}]\nfile = \"click.wav\"\n"))
-    .collect();
-    std::fs::write(
-        dir.path().join("pack.toml"),
-        format!("name = \"clicks\"\n{instruments}"),
-    )
-    .unwrap();
-    dir
-}
-
-/// Where each stroke starts in a recording, as host instants.
-fn stroke_instants(recorded: &Recorded) -> Vec<Instant> {
-    let peak = left_peak(&recorded.samples);
-    assert!(peak > 0.01, "nothing was heard (peak {peak})");
-    // Strokes of one beat land together; beats are at least a tenth of a second apart.
-    onsets(&recorded.samples, peak / 5.0, RATE as usize / 20)
-        .into_iter()
-        .map(|frame| recorded.clock.instant_of(frame as u64))
-        .collect()
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 #[test]
 fn a_listener_hears_every_stroke_with_the_room() {
     let _pulse = exclusive_pulse();
     require_null_sink();
     let _sink = ExtraSink::load(LISTENER_SINK);
-    let pack = click_pack();
+    let pack = single_click_pack();
     let pack_dir = pack.path().to_owned();
     let server = Server::start_with(0, move |c| {
         c.output = OutputSpec::Device(None);
