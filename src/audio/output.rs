@@ -13,6 +13,7 @@
 //! device by itself, carrying on with the same renderer, until it plays again.
 
 mod device;
+mod meter;
 mod null;
 mod outage;
 mod pipe;

@@ -551,3 +551,22 @@ pub fn stroke_instants(recorded: &Recorded) -> Vec<Instant> {
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
+
+/// The spread of signed differences in milliseconds, for a test's report: the p50, p95
+/// and largest magnitude, then the signed median and range.
+#[must_use]
+pub fn spread(values: &[f64]) -> String {
+    let mut sorted: Vec<f64> = values.iter().map(|v| v.abs()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let mut signed = values.to_vec();
+    signed.sort_by(f64::total_cmp);
+    format!(
+        "|Δ| p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms; signed p50 {:.2} ms, from {:.2} to {:.2} ms",
+        percentile(&sorted, 0.5),
+        percentile(&sorted, 0.95),
+        sorted[sorted.len() - 1],
+        percentile(&signed, 0.5),
+        signed[0],
+        signed[signed.len() - 1],
+    )
+}

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::http_support::{PATIENCE, TestServer};
 use crate::pulse::{ExtraSink, exclusive_pulse, require_null_sink};
-use crate::recorder::{Recording, percentile, single_click_pack, stroke_instants};
+use crate::recorder::{Recording, single_click_pack, spread, stroke_instants};
 
 /// Snapcast's `stream.buffer` in these tests: shorter than its default second, so the
 /// test waits less; what it changes is only how late after rendering a stroke is heard.
@@ -188,22 +188,6 @@ fn offsets(planned: &[f64], heard: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-fn summary(values: &[f64]) -> String {
-    let mut sorted: Vec<f64> = values.iter().map(|v| v.abs()).collect();
-    sorted.sort_by(f64::total_cmp);
-    let mut signed = values.to_vec();
-    signed.sort_by(f64::total_cmp);
-    format!(
-        "|Δ| p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms; signed p50 {:.2} ms, from {:.2} to {:.2} ms",
-        percentile(&sorted, 0.5),
-        percentile(&sorted, 0.95),
-        sorted[sorted.len() - 1],
-        percentile(&signed, 0.5),
-        signed[0],
-        signed[signed.len() - 1],
-    )
-}
-
 /// Runs `test` on a runtime of its own.
 fn block_on(test: impl Future<Output = ()>) {
     tokio::runtime::Builder::new_multi_thread()
@@ -311,11 +295,11 @@ async fn two_rooms() {
         ROOMS[0],
         second.len(),
         ROOMS[1],
-        summary(&apart),
+        spread(&apart),
         ROOMS[0],
-        summary(&in_first),
+        spread(&in_first),
         ROOMS[1],
-        summary(&in_second),
+        spread(&in_second),
     );
     for (room, heard) in ROOMS.iter().zip([&first, &second]) {
         assert_eq!(

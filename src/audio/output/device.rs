@@ -39,6 +39,7 @@ use cpal::{
 use serde::Serialize;
 use tokio::sync::watch;
 
+use super::meter::LatencyMeter;
 use super::outage::{Episode, reopen_delay};
 use super::{Latency, OutputError, OutputHealth};
 use crate::audio::engine::{Controller, EngineConfig, Renderer, engine};
@@ -140,7 +141,7 @@ pub fn list_devices() -> Result<Vec<DeviceInfo>, OutputError> {
 pub struct DeviceOutput {
     name: String,
     health: watch::Receiver<OutputHealth>,
-    meter: Arc<Meter>,
+    meter: Arc<LatencyMeter>,
     stop: Option<mpsc::Sender<()>>,
     /// Disconnects when the supervisor's thread ends (in a mutex: receivers are not `Sync`).
     done: Mutex<mpsc::Receiver<()>>,
@@ -173,7 +174,7 @@ impl DeviceOutput {
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let (done_tx, done_rx) = mpsc::channel::<()>();
         let (health_tx, health_rx) = watch::channel(OutputHealth::Playing { recovered: None });
-        let meter = Arc::new(Meter::default());
+        let meter = Arc::new(LatencyMeter::default());
         let thread_meter = meter.clone();
         let wanted = name.map(str::to_owned);
         let thread = std::thread::Builder::new()
@@ -255,10 +256,7 @@ impl DeviceOutput {
     /// before it reported one and while the device is down.
     #[must_use]
     pub fn latency(&self) -> Option<Duration> {
-        match self.meter.delay_nanos.load(Ordering::Relaxed) {
-            UNKNOWN => None,
-            nanos => Some(Duration::from_nanos(nanos)),
-        }
+        self.meter.get()
     }
 }
 
@@ -279,22 +277,6 @@ impl Drop for DeviceOutput {
             _ => {
                 let _ = thread.join();
             }
-        }
-    }
-}
-
-/// `delay_nanos` before the device has reported a delay.
-const UNKNOWN: u64 = u64::MAX;
-
-/// What the callbacks of every stream of one output measure, read by the control side.
-struct Meter {
-    delay_nanos: AtomicU64,
-}
-
-impl Default for Meter {
-    fn default() -> Meter {
-        Meter {
-            delay_nanos: AtomicU64::new(UNKNOWN),
         }
     }
 }
@@ -523,7 +505,7 @@ struct Supervisor {
     home: mpsc::Sender<Renderer>,
     returned: mpsc::Receiver<Renderer>,
     health: watch::Sender<OutputHealth>,
-    meter: Arc<Meter>,
+    meter: Arc<LatencyMeter>,
     stop: mpsc::Receiver<()>,
     episode: Episode,
     /// The latest error the current stream reported, for the fault text.
@@ -544,7 +526,7 @@ impl Supervisor {
             let cause = self.describe(failure);
             tracing::error!("{cause}; reopening it");
             self.episode = Episode::default();
-            self.meter.delay_nanos.store(UNKNOWN, Ordering::Relaxed);
+            self.meter.forget();
             self.health.send_replace(OutputHealth::Degraded {
                 fault: cause.clone(),
             });
@@ -696,7 +678,7 @@ fn open_first(
     config: EngineConfig,
     latency: Latency,
     home: &mpsc::Sender<Renderer>,
-    meter: &Arc<Meter>,
+    meter: &Arc<LatencyMeter>,
 ) -> Result<(Controller, Live), OutputError> {
     let device = find_device(name)?;
     let device_name = device.to_string();
@@ -738,7 +720,7 @@ fn open_stream(
     rate: u32,
     latency: Latency,
     lease: Lease,
-    meter: &Arc<Meter>,
+    meter: &Arc<LatencyMeter>,
 ) -> Result<Live, OutputError> {
     let device = find_device(name)?;
     let device_name = device.to_string();
@@ -868,7 +850,7 @@ fn build<T>(
     config: StreamConfig,
     mut lease: Lease,
     vitals: &Arc<Vitals>,
-    meter: &Arc<Meter>,
+    meter: &Arc<LatencyMeter>,
 ) -> Result<cpal::Stream, cpal::Error>
 where
     T: SizedSample + FromSample<f32>,
@@ -898,10 +880,7 @@ where
         // reports between this callback and its playback (the device's buffering).
         let timestamp = info.timestamp();
         let delay = timestamp.playback.duration_since(timestamp.callback);
-        meter.delay_nanos.store(
-            u64::try_from(delay.as_nanos()).unwrap_or(UNKNOWN - 1),
-            Ordering::Relaxed,
-        );
+        meter.set(delay);
         let mut heard = HostTime::now() + delay;
         for chunk in out.chunks_mut(channels * SCRATCH_FRAMES) {
             let frames = chunk.len() / channels;

@@ -21,13 +21,13 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use super::meter::LatencyMeter;
 use super::outage::{Episode, reopen_delay};
 use super::{OutputError, OutputHealth};
 use crate::audio::{HostTime, Renderer};
@@ -205,16 +205,13 @@ fn encode(samples: &[f32], bytes: &mut Vec<u8>) {
     }
 }
 
-/// Latency while nothing is known (no reader).
-const UNKNOWN: u64 = u64::MAX;
-
 /// A pipe being written to by a thread of its own; stops when dropped.
 pub struct PipeOutput {
     path: PathBuf,
     buffer: Duration,
     health: watch::Receiver<OutputHealth>,
-    /// How far ahead of its being heard the latest block was rendered, in nanoseconds.
-    latency: Arc<AtomicU64>,
+    /// How far ahead of its being heard the latest block was rendered.
+    latency: Arc<LatencyMeter>,
     stop: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -247,7 +244,7 @@ impl PipeOutput {
             fault: unread(path, Duration::ZERO),
         });
         let (stop, stopped) = mpsc::channel();
-        let latency = Arc::new(AtomicU64::new(UNKNOWN));
+        let latency = Arc::new(LatencyMeter::default());
         let writer = Writer {
             path: path.to_owned(),
             buffer,
@@ -300,10 +297,7 @@ impl PipeOutput {
     /// the reader's buffer; `None` while nothing reads the pipe.
     #[must_use]
     pub fn latency(&self) -> Option<Duration> {
-        match self.latency.load(Ordering::Relaxed) {
-            UNKNOWN => None,
-            nanos => Some(Duration::from_nanos(nanos)),
-        }
+        self.latency.get()
     }
 }
 
@@ -322,7 +316,7 @@ struct Writer {
     buffer: Duration,
     renderer: Renderer,
     health: watch::Sender<OutputHealth>,
-    latency: Arc<AtomicU64>,
+    latency: Arc<LatencyMeter>,
     stop: mpsc::Receiver<()>,
     /// The errors logged in this outage (or since the last one).
     episode: Episode,
@@ -380,7 +374,7 @@ impl Writer {
 
     /// Reports that nothing takes the audio (each distinct reason once per outage).
     fn down(&mut self, why: String) {
-        self.latency.store(UNKNOWN, Ordering::Relaxed);
+        self.latency.forget();
         if self.outage.is_none() {
             self.outage = Some(Instant::now());
             self.episode = Episode::default();
@@ -456,8 +450,7 @@ impl Writer {
                 self.renderer
                     .render_heard(&mut block, HostTime::from_instant(heard));
                 let ahead = heard.saturating_duration_since(Instant::now());
-                self.latency
-                    .store(ahead.as_nanos() as u64, Ordering::Relaxed);
+                self.latency.set(ahead);
             } else {
                 block.fill(0.0);
             }

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::{Browser, Driver, Server, wait_for};
 use crate::pulse::{ExtraSink, exclusive_pulse, require_null_sink};
-use crate::recorder::{Recording, percentile, single_click_pack, stroke_instants};
+use crate::recorder::{Recording, single_click_pack, spread, stroke_instants};
 
 /// Cues struck after the session.
 const CUES: usize = 3;
@@ -132,29 +132,13 @@ fn a_listener_hears_every_stroke_with_the_room() {
     }
     // The session's strokes, then the three cues struck after it.
     let (strokes, cues) = apart.split_at(apart.len() - CUES);
-    let summary = |apart: &[f64]| {
-        let mut sorted: Vec<f64> = apart.iter().map(|a| a.abs()).collect();
-        sorted.sort_by(f64::total_cmp);
-        let mut signed = apart.to_vec();
-        signed.sort_by(f64::total_cmp);
-        format!(
-            "|apart| p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms; signed (listener later +) \
-             p50 {:.2} ms, from {:.2} to {:.2} ms",
-            percentile(&sorted, 0.5),
-            percentile(&sorted, 0.95),
-            sorted[sorted.len() - 1],
-            percentile(&signed, 0.5),
-            signed[0],
-            signed[signed.len() - 1],
-        )
-    };
     eprintln!(
-        "listener vs room: {} strokes in the room, {} at the listener; session strokes: {}; \
-         cues struck now: {}; the page said: {stats}",
+        "listener vs room (listener later +): {} strokes in the room, {} at the listener; \
+         session strokes: {}; cues struck now: {}; the page said: {stats}",
         room.len(),
         remote.len(),
-        summary(strokes),
-        summary(cues),
+        spread(strokes),
+        spread(cues),
     );
     // Drift: how far apart the first and the last tenth of the session's strokes were.
     let tenth = (strokes.len() / 10).max(1);
