@@ -132,6 +132,33 @@ async fn serve_refuses_a_public_bind_without_a_token() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_refuses_a_pipe_it_cannot_use_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = format!("pipe:{}?buffer=soon", dir.path().join("fifo").display());
+    let line = error_line(&gongan(&["serve", "--bind", "127.0.0.1:0", "--output", &bad]).await);
+    assert!(line.contains("bad buffer"), "{line}");
+    assert!(!dir.path().join("fifo").exists(), "nothing made");
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "keep me").unwrap();
+    let taken = format!("pipe:{}", notes.display());
+    let data = dir.path().join("data");
+    let line = error_line(
+        &gongan(&[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--output",
+            &taken,
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .await,
+    );
+    assert!(line.contains("is not a FIFO"), "{line}");
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "keep me");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_shows_an_example() {
     for command in [
         &["serve", "--help"][..],

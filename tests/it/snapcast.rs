@@ -3,7 +3,8 @@
 //! of the tests' PulseAudio. Both monitors are recorded on the host's clock: every stroke
 //! of the session is heard in both rooms, together, at the instant the session planned it.
 //!
-//! `GONGAN_SNAPCAST_SECONDS` makes the session longer, for the benchmark
+//! `GONGAN_SNAPCAST_SECONDS` makes the session longer and `GONGAN_SNAPCAST_SEGMENTS` cuts it
+//! into that many segments (one gongan each: more strokes), for the benchmark
 //! (scripts/bench-snapcast).
 
 use std::net::TcpListener;
@@ -245,13 +246,17 @@ async fn two_rooms() {
         .await;
     assert_eq!(link.status, 201, "{}", link.text);
     let listen = link.json["listen_path"].as_str().unwrap().to_owned();
-    let seconds: u64 = std::env::var("GONGAN_SNAPCAST_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
-    let plan = json!({"name": "Two rooms", "segments": [
-        {"title": "Practice", "duration": format!("{seconds}s")},
-    ]});
+    let setting = |name: &str, default: u64| -> u64 {
+        std::env::var(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default)
+    };
+    let seconds = setting("GONGAN_SNAPCAST_SECONDS", 20);
+    let segments = setting("GONGAN_SNAPCAST_SEGMENTS", 1).clamp(1, seconds / 5);
+    let plan = json!({"name": "Two rooms", "segments": (1..=segments)
+        .map(|n| json!({"title": format!("Practice {n}"), "duration": format!("{}s", seconds / segments)}))
+        .collect::<Vec<_>>()});
     let started = server
         .post("/v1/session", &json!({"plan": plan, "by": "test"}))
         .await;
