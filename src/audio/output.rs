@@ -17,6 +17,7 @@ mod meter;
 mod null;
 mod outage;
 mod pipe;
+mod priority;
 mod wav;
 
 use std::fmt;

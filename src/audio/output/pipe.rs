@@ -29,6 +29,7 @@ use tokio::sync::watch;
 
 use super::meter::LatencyMeter;
 use super::outage::{Episode, reopen_delay};
+use super::priority::raise_priority_of_this_thread;
 use super::{OutputError, OutputHealth};
 use crate::audio::{HostTime, Renderer};
 
@@ -335,6 +336,9 @@ enum Ended {
 
 impl Writer {
     fn run(mut self) {
+        // Like a sound card's callback: late by more than the queue, and snapserver pads
+        // the stream with silence.
+        raise_priority_of_this_thread();
         let mut attempt = 0;
         loop {
             // Made again if it went away (someone removed it, the FIFO snapserver then
