@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
-use gongan::audio::output::{self, OutputSpec, WavOutput};
+use gongan::audio::output::{self, OutputKind, OutputSpec, WavOutput};
 use gongan::audio::{EngineConfig, EngineEvent, Frame, Sound, engine};
 use gongan::pack::Pack;
 
@@ -91,7 +91,10 @@ pub fn run(pack: &str, spec: &OutputSpec, only: &[String], gap: f64) -> anyhow::
                     Some(fault) => {
                         let since = *down_since.get_or_insert_with(Instant::now);
                         if since.elapsed() > OUTAGE_PATIENCE {
-                            bail!("the sound card failed: {fault}");
+                            match running.kind() {
+                                OutputKind::Device => bail!("the sound card failed: {fault}"),
+                                _ => bail!("{} is not playing: {fault}", running.describe()),
+                            }
                         }
                     }
                     None => down_since = None,
