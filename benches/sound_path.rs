@@ -26,7 +26,7 @@
 //! frames after the sound began, however loud the pack and the stroke made it, and even if
 //! its first frames are missing (a player whose stream starts makes the null sink rewind,
 //! and the monitor drops up to one sink block of the beginning: `paplay` does that). The
-//! pack's `gain_db` keeps two simultaneous strokes (kenong and suwukan on a segment's last
+//! pack's `gain_db` keeps two simultaneous strokes (kenong and gong on a segment's last
 //! beat) well under the limiter's threshold, so the engine plays every stroke as the
 //! ramp, scaled, and strokes on the same frame add up to a ramp too.
 //!
@@ -253,10 +253,13 @@ fn write_pack(dir: &Path) {
     for name in [
         "gong", "suwukan", "kempul", "kenong", "ketuk", "kempyang", "bonang", "saron",
     ] {
-        // −6 dB: the loudest group (gong + kenong at the buka's end) peaks near 0.3.
+        // The pack's loudness normalisation plays the short ramp at about 0.63 of full
+        // scale; −14 dB brings a stroke to 0.13, so the loudest group (gong + kenong on
+        // a segment's last beat) stays far under the limiter's threshold (0.891) and is
+        // played as the sum of its ramps.
         let _ = write!(
             manifest,
-            "\n[instruments.{name}]\nfile = \"ramp.wav\"\ngain_db = -6.0\n"
+            "\n[instruments.{name}]\nfile = \"ramp.wav\"\ngain_db = -14.0\n"
         );
     }
     std::fs::write(dir.join("pack.toml"), manifest).unwrap();
@@ -692,12 +695,12 @@ fn measure(left: &[f32], right: &[f32], onset: usize) -> Ramp {
     let intercept = (sy - slope * sn) / count;
     // Every stream and the sink run at 48 kHz, so a sound starts on a whole frame: the
     // fit's fraction of a frame is its noise.
-    let start = if slope < 0.0 && count > 10.0 {
+    let fitted = if slope < 0.0 && count > 10.0 {
         (onset as f64 - intercept / slope - RAMP as f64).round()
     } else {
         onset as f64
     };
-    let fit = |channel: &[f32], from: f64| -> (f64, f64) {
+    let fit = |channel: &[f32], start: f64, from: f64| -> (f64, f64) {
         let shape = |n: usize| {
             let into = n as f64 - start;
             if (0.0..RAMP as f64).contains(&into) {
@@ -731,11 +734,18 @@ fn measure(left: &[f32], right: &[f32], onset: usize) -> Ramp {
             },
         )
     };
-    let (level, left_residual) = fit(left, start);
-    let (_, right_residual) = fit(right, start);
+    // A quiet ramp falls by less than the sink's 16-bit step per frame, and the staircase
+    // biases the line's zero by up to half a step: the fit can land a frame off. The ramp
+    // starts on the neighbouring frame that matches it best.
+    let start = [fitted - 1.0, fitted, fitted + 1.0]
+        .into_iter()
+        .min_by(|a, b| fit(left, *a, *a).1.total_cmp(&fit(left, *b, *b).1))
+        .unwrap_or(fitted);
+    let (level, left_residual) = fit(left, start, start);
+    let (_, right_residual) = fit(right, start, start);
     // From the onset on: 2 ms before it would count the missing head again.
-    let (_, left_tail) = fit(left, onset as f64 + 96.0);
-    let (_, right_tail) = fit(right, onset as f64 + 96.0);
+    let (_, left_tail) = fit(left, start, onset as f64 + 96.0);
+    let (_, right_tail) = fit(right, start, onset as f64 + 96.0);
     // Digital silence inside the ramp after its onset (a missing beginning is `head`),
     // while the ramp is still above 1 % of its level.
     let first = (start.ceil().max(0.0) as usize).max(onset).min(len);
