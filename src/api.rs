@@ -110,24 +110,13 @@ pub struct ActedBy {
     pub by: Option<Actor>,
 }
 
-/// Lengthen the current segment.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Extend {
-    /// Seconds of plan time to add, more than 0 and at most 86400.
-    pub seconds: f64,
-    /// Who is acting.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
-    pub by: Option<Actor>,
-}
-
-/// Take time off the current segment (`−1 min`), or set its time left.
+/// A change to the current segment's time: the body of `/extend`, `/shorten` and
+/// `/time-left`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimeChange {
-    /// Seconds of plan time: taken off (`/shorten`, more than 0) or left
-    /// (`/time-left`, 0 ends the segment now on its gong); at most 86400.
+    /// Seconds of plan time: added (`/extend`, more than 0), taken off (`/shorten`, more
+    /// than 0) or left (`/time-left`, 0 ends the segment now on its gong); at most 86400.
     pub seconds: f64,
     /// Who is acting.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::api::{ActedBy, CueAnswer, CueRequest, Extend, StartSession};
+use crate::api::{ActedBy, CueAnswer, CueRequest, Jump, StartSession, TimeChange};
 use crate::session::{Actor, Snapshot, SteerCommand};
 use crate::store::PackInfo;
 
@@ -269,7 +269,8 @@ impl Client {
         self.typed(Method::POST, "/v1/session", Some(request)).await
     }
 
-    /// `POST /v1/session/{command}` (and `extend` with its seconds), acted by `by`.
+    /// `POST /v1/session/{command}` with the body the command takes (its seconds, its
+    /// segment), acted by `by`.
     ///
     /// # Errors
     /// As [`Client::call`].
@@ -280,14 +281,26 @@ impl Client {
     ) -> Result<Snapshot, ClientError> {
         let path = format!("/v1/session/{}", command.name());
         match command {
-            SteerCommand::Extend(length) => {
-                let body = Extend {
+            SteerCommand::Extend(length)
+            | SteerCommand::Shorten(length)
+            | SteerCommand::SetLeft(length) => {
+                let body = TimeChange {
                     seconds: length.as_secs_f64(),
                     by,
                 };
                 self.typed(Method::POST, &path, Some(&body)).await
             }
-            _ => match by {
+            SteerCommand::Jump(segment) => {
+                let body = Jump { segment, by };
+                self.typed(Method::POST, &path, Some(&body)).await
+            }
+            // The server rolls the wheel itself: the caller's roll is not sent.
+            SteerCommand::Pause
+            | SteerCommand::Resume
+            | SteerCommand::Next
+            | SteerCommand::Previous
+            | SteerCommand::Spin(_)
+            | SteerCommand::Stop => match by {
                 Some(by) => {
                     self.typed(Method::POST, &path, Some(&ActedBy { by: Some(by) }))
                         .await

@@ -10,7 +10,7 @@ use super::super::json::{ApiJson, OptionalJson, json_response};
 use super::super::openapi::SnapshotDoc;
 use super::super::problem::{ApiError, Problem};
 use super::super::state::AppState;
-pub use crate::api::{ActedBy, Extend, Jump, StartSession, TimeChange};
+pub use crate::api::{ActedBy, Jump, StartSession, TimeChange};
 use crate::session::wheel::roll;
 use crate::session::{Actor, PlanId, SessionId, Snapshot, Speed, SteerCommand};
 
@@ -139,16 +139,16 @@ command!(
 );
 
 /// Lengthen the current segment.
-#[utoipa::path(post, path = "/v1/session/extend", tag = "session", request_body = Extend,
+#[utoipa::path(post, path = "/v1/session/extend", tag = "session", request_body = TimeChange,
     responses((status = 200, description = "Extended", body = SnapshotDoc),
               (status = 409, description = "No session, or finished", body = Problem),
               (status = 422, description = "Bad number of seconds", body = Problem)))]
 pub async fn extend(
     State(state): State<AppState>,
-    ApiJson(extend): ApiJson<Extend>,
+    ApiJson(change): ApiJson<TimeChange>,
 ) -> Result<ApiJson<Snapshot>, ApiError> {
-    let by = seconds(extend.seconds, false)?;
-    steer(&state, SteerCommand::Extend(by), extend.by).await
+    let by = seconds(change.seconds, false)?;
+    steer(&state, SteerCommand::Extend(by), change.by).await
 }
 
 /// Take time off the current segment (`−1 min`): its time left less `seconds`, at least
