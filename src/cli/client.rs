@@ -91,6 +91,34 @@ pub enum SessionCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Take time off the current segment; at most all of it (then it ends on its gong).
+    #[command(after_help = "Examples:\n  gongan session shorten 1m\n  gongan session shorten 30")]
+    Shorten {
+        /// Seconds, or a duration like `1m` or `1m30s`.
+        by: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Set the current segment's time left: the rest of its gong cycle is spread to end
+    /// on the new deadline; 0 ends it now, on its gong.
+    #[command(
+        name = "time-left",
+        after_help = "Examples:\n  gongan session time-left 5m\n  gongan session time-left 0"
+    )]
+    TimeLeft {
+        /// Seconds, or a duration like `5m` or `1m30s`.
+        left: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Jump to a segment of the plan (from 1, as `status` counts them).
+    #[command(after_help = "Example:\n  gongan session jump 3")]
+    Jump {
+        /// The segment's number, from 1.
+        segment: usize,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Show the session.
     #[command(after_help = "Example:\n  gongan session status --json")]
     Status(#[command(flatten)] ServerArgs),
@@ -158,11 +186,20 @@ pub fn session(command: SessionCommand) -> anyhow::Result<ExitCode> {
         SessionCommand::Next(s) => steer(s, SteerCommand::Next),
         SessionCommand::Previous(s) => steer(s, SteerCommand::Previous),
         SessionCommand::Stop(s) => steer(s, SteerCommand::Stop),
-        SessionCommand::Extend { by: length, server } => {
-            let seconds = extension_seconds(&length)?;
-            let length = Duration::try_from_secs_f64(seconds)
-                .map_err(|_| anyhow::anyhow!("{length:?} is not a length of time to add"))?;
-            steer(server, SteerCommand::Extend(length))
+        SessionCommand::Extend { by, server } => {
+            steer(server, SteerCommand::Extend(length(&by, "to add")?))
+        }
+        SessionCommand::Shorten { by, server } => {
+            steer(server, SteerCommand::Shorten(length(&by, "to take off")?))
+        }
+        SessionCommand::TimeLeft { left, server } => {
+            steer(server, SteerCommand::SetLeft(length(&left, "left")?))
+        }
+        SessionCommand::Jump { segment, server } => {
+            let Some(index) = segment.checked_sub(1) else {
+                anyhow::bail!("segments are counted from 1: there is no segment 0");
+            };
+            steer(server, SteerCommand::Jump(index))
         }
         SessionCommand::Status(s) => (s, Call::Status),
     };
@@ -213,14 +250,17 @@ fn start_request(plan: &str) -> anyhow::Result<StartSession> {
     })
 }
 
-fn extension_seconds(by: &str) -> anyhow::Result<f64> {
-    if let Ok(seconds) = by.trim().parse::<f64>() {
-        return Ok(seconds);
+/// A length of time typed as seconds (`90`) or a duration (`1m30s`); `what` says what it
+/// is for (`to add`), for the error. The server checks its range.
+fn length(text: &str, what: &str) -> anyhow::Result<Duration> {
+    if let Ok(seconds) = text.trim().parse::<f64>() {
+        return Duration::try_from_secs_f64(seconds)
+            .map_err(|_| anyhow::anyhow!("{text:?} is not a length of time {what}"));
     }
-    let duration: Duration = SegmentDuration::parse(by)
-        .map_err(|e| anyhow::anyhow!("{by:?} is not a number of seconds or a duration: {e}"))?
+    let duration: Duration = SegmentDuration::parse(text)
+        .map_err(|e| anyhow::anyhow!("{text:?} is not a number of seconds or a duration: {e}"))?
         .get();
-    Ok(duration.as_secs_f64())
+    Ok(duration)
 }
 
 /// One line about a session snapshot.

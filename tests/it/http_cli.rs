@@ -67,6 +67,31 @@ async fn cue_and_session_commands_drive_a_running_server() {
     // The second segment starts as the phrase lands (the first may be announced, with
     // no time of its own, just before it).
     while events.until("segment_started").await["segment"] != 1 {}
+    // Time left and less of it, in plan time (the snapshot counts at the session's speed).
+    let remaining = |json: String| -> f64 {
+        let snapshot: serde_json::Value = serde_json::from_str(&json).unwrap();
+        snapshot["remaining_seconds"].as_f64().unwrap()
+    };
+    let set = remaining(stdout(
+        &gongan(&["session", "time-left", "2m", "--server", url, "--json"]).await,
+    ));
+    assert!(
+        (50.0..=120.5).contains(&set),
+        "time left after `time-left 2m`: {set}"
+    );
+    let shortened = remaining(stdout(
+        &gongan(&["session", "shorten", "60", "--server", url, "--json"]).await,
+    ));
+    assert!(
+        shortened > 0.0 && shortened < set - 20.0,
+        "time left after `shorten 60`: {shortened} (was {set})"
+    );
+    let line = error_line(&gongan(&["session", "jump", "0", "--server", url]).await);
+    assert!(line.contains("from 1"), "{line}");
+    let line = error_line(&gongan(&["session", "jump", "99", "--server", url]).await);
+    assert!(line.contains("422"), "{line}");
+    let jumped = stdout(&gongan(&["session", "jump", "1", "--server", url]).await);
+    assert!(jumped.contains("segment 1/7"), "{jumped}");
     stdout(&gongan(&["session", "stop", "--server", url]).await);
     events.until("finished").await;
     let line = error_line(&gongan(&["session", "extend", "soon", "--server", url]).await);
@@ -166,6 +191,9 @@ async fn every_command_shows_an_example() {
         &["session", "--help"],
         &["session", "start", "--help"],
         &["session", "extend", "--help"],
+        &["session", "shorten", "--help"],
+        &["session", "time-left", "--help"],
+        &["session", "jump", "--help"],
         &["session", "status", "--help"],
     ] {
         let help = stdout(&gongan(command).await);

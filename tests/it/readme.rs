@@ -146,6 +146,8 @@ fn the_readme_list_is_read_whole() {
         "gongan serve",
         "gongan session start",
         "gongan session extend",
+        "gongan session time-left",
+        "gongan session jump",
         "gongan session status",
         "gongan run",
         "gongan pack install",
@@ -154,7 +156,13 @@ fn the_readme_list_is_read_whole() {
     ] {
         assert!(keys.contains(key), "{key} not in {keys:?}");
     }
-    assert!(!keys.iter().any(|k| k.contains('[') || k.contains('-')));
+    // No option or placeholder read as a command (`time-left` is one).
+    assert!(
+        !keys
+            .iter()
+            .any(|k| k.contains('[') || k.split(' ').any(|word| word.starts_with('-'))),
+        "{keys:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -288,6 +296,9 @@ async fn every_readme_command_works_from_a_folder_outside_the_checkout() {
         &["session", "next"],
         &["session", "previous"],
         &["session", "extend", "5m"],
+        &["session", "shorten", "1m"],
+        &["session", "time-left", "5m"],
+        &["session", "jump", "2"],
     ] {
         remote_run(&user, remote(steer)).await;
     }
