@@ -191,6 +191,25 @@ pub struct SegmentDoc {
     pub rotation: Option<Vec<String>>,
 }
 
+/// Who sees a slash command's answer.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseTypeDoc {
+    /// Everyone in the channel: a change to the session.
+    InChannel,
+    /// Only the person who typed the command: status, help, a refusal.
+    Ephemeral,
+}
+
+/// The answer to a Slack or Mattermost slash command, in the JSON both read.
+#[derive(Serialize, ToSchema)]
+pub struct SlashAnswerDoc {
+    /// Who sees it.
+    pub response_type: ResponseTypeDoc,
+    /// What it says (Markdown).
+    pub text: String,
+}
+
 /// The API.
 #[derive(OpenApi)]
 #[openapi(
@@ -199,7 +218,8 @@ pub struct SegmentDoc {
         description = "Paces team practice sessions with gamelan gong cues. Errors are \
             application/problem+json (RFC 9457). State-changing requests need \
             `Content-Type: application/json`; with a token configured, /v1 needs \
-            `Authorization: Bearer TOKEN` (or the cookie from /v1/login, or ?token= on /v1/events)."
+            `Authorization: Bearer TOKEN` (or the cookie from /v1/login, or ?token= on /v1/events). \
+            /hooks/* take each tool's own format and authentication instead."
     ),
     paths(
         health::healthz,
@@ -252,6 +272,12 @@ pub struct SegmentDoc {
         super::listen::sound,
         login::login,
         login::logout,
+        super::hooks::chat::slack,
+        super::hooks::chat::mattermost,
+        super::hooks::alerts::alertmanager,
+        super::hooks::alerts::grafana,
+        super::hooks::alerts::pagerduty,
+        super::hooks::alerts::github,
         openapi_json,
     ),
     components(schemas(super::problem::Problem)),
@@ -375,6 +401,10 @@ mod test {
         let mut segment = keys(&plan["segments"][0]);
         segment.extend(["warnings", "notes", "entries", "draw", "rotation"].map(str::to_owned));
         assert_eq!(segment, schema_fields("SegmentDoc"));
+        let slash =
+            serde_json::to_value(crate::receivers::slash::SlashAnswer::ephemeral("x")).unwrap();
+        assert_eq!(keys(&slash), schema_fields("SlashAnswerDoc"));
+        assert_eq!(slash["response_type"], "ephemeral");
     }
 
     #[test]
@@ -450,6 +480,44 @@ mod test {
     }
 
     #[test]
+    fn the_receivers_document_their_tools_formats_and_answers() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let slack = &doc["paths"]["/hooks/slack"]["post"];
+        assert!(slack["requestBody"]["content"]["application/x-www-form-urlencoded"].is_object());
+        assert_eq!(
+            slack["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/SlashAnswerDoc"
+        );
+        let github = &doc["paths"]["/hooks/github"]["post"];
+        let parameters: Vec<&str> = github["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            parameters.contains(&"X-Hub-Signature-256"),
+            "{parameters:?}"
+        );
+        assert_eq!(
+            github["responses"]["401"]["content"]["application/problem+json"]["schema"]["$ref"],
+            "#/components/schemas/Problem"
+        );
+        let answer = schema_fields("DeliveryAnswer");
+        for field in [
+            "source",
+            "event",
+            "delivery",
+            "actor",
+            "duplicate",
+            "refused",
+            "cue",
+        ] {
+            assert!(answer.contains(field), "{field} not in {answer:?}");
+        }
+    }
+
+    #[test]
     fn every_route_is_documented() {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
         let paths = doc["paths"].as_object().unwrap();
@@ -476,6 +544,12 @@ mod test {
             "/v1/links",
             "/v1/links/{name}",
             "/l/{secret}/{action}",
+            "/hooks/slack",
+            "/hooks/mattermost",
+            "/hooks/alertmanager",
+            "/hooks/grafana",
+            "/hooks/pagerduty",
+            "/hooks/github",
         ] {
             assert!(paths.contains_key(path), "{path} is missing");
         }

@@ -22,10 +22,11 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::super::act::{Acted, act};
 use super::super::json::{json_response, read_body};
-use super::super::problem::{ApiError, ProblemType};
+use super::super::problem::{ApiError, Problem, ProblemType};
 use super::super::state::AppState;
 use crate::config::Source;
 use crate::receivers::github::Received;
@@ -37,6 +38,15 @@ const ID_SHOWN: usize = 200;
 
 /// `POST /hooks/alertmanager`: an Alertmanager v4 webhook with the hook token (bearer, or
 /// the basic-auth password).
+#[utoipa::path(post, path = "/hooks/alertmanager", tag = "hooks",
+    params(("Authorization" = String, Header, description = "`Bearer {hook token}`, or basic auth with the hook token as password")),
+    request_body(description = "Alertmanager's webhook (version 4): `firing` or `resolved` alerts", content(("application/json"))),
+    responses(
+        (status = 200, description = "Taken: carried out (`command`, `done`), refused by the session (`refused`), mapped to nothing (`ignored`, `why`) or already taken (`duplicate`)", body = Answer),
+        (status = 400, description = "Not the tool's format (`unknown-delivery`): nothing done", body = Problem),
+        (status = 401, description = "Bad signature or token (`bad-signature`, `stale-delivery`): nothing done", body = Problem),
+        (status = 404, description = "The receiver is not configured", body = Problem),
+        (status = 413, description = "The body is over the hooks' size cap", body = Problem)))]
 pub async fn alertmanager(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -56,6 +66,17 @@ pub async fn alertmanager(
 
 /// `POST /hooks/grafana`: a Grafana webhook contact point's notification, with the hook
 /// token or Grafana's HMAC signature.
+#[utoipa::path(post, path = "/hooks/grafana", tag = "hooks",
+    params(("Authorization" = Option<String>, Header, description = "`Bearer {hook token}` (or sign with HMAC instead)"),
+        ("X-Grafana-Alerting-Signature" = Option<String>, Header, description = "Lowercase hex HMAC-SHA256 of the body (or of `{timestamp}:{body}` with the timestamp header) with grafana_hmac_secret"),
+        ("X-Grafana-Alerting-Signature-Timestamp" = Option<String>, Header, description = "Unix seconds, signed with the body; at most 5 minutes from the server's clock")),
+    request_body(description = "A Grafana webhook contact point's notification", content(("application/json"))),
+    responses(
+        (status = 200, description = "Taken: carried out (`command`, `done`), refused by the session (`refused`), mapped to nothing (`ignored`, `why`) or already taken (`duplicate`)", body = Answer),
+        (status = 400, description = "Not the tool's format (`unknown-delivery`): nothing done", body = Problem),
+        (status = 401, description = "Bad signature or token (`bad-signature`, `stale-delivery`): nothing done", body = Problem),
+        (status = 404, description = "The receiver is not configured", body = Problem),
+        (status = 413, description = "The body is over the hooks' size cap", body = Problem)))]
 pub async fn grafana(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -84,6 +105,16 @@ pub async fn grafana(
 }
 
 /// `POST /hooks/pagerduty`: a PagerDuty v3 webhook, signed with the subscription's secret.
+#[utoipa::path(post, path = "/hooks/pagerduty", tag = "hooks",
+    params(("X-PagerDuty-Signature" = String, Header, description = "`v1=` HMAC-SHA256 hex of the body (several, comma-separated, while a secret rotates)"),
+        ("X-Webhook-Id" = Option<String>, Header, description = "The delivery id, for deduplication")),
+    request_body(description = "A PagerDuty v3 webhook event (`incident.triggered`, …)", content(("application/json"))),
+    responses(
+        (status = 200, description = "Taken: carried out (`command`, `done`), refused by the session (`refused`), mapped to nothing (`ignored`, `why`) or already taken (`duplicate`)", body = Answer),
+        (status = 400, description = "Not the tool's format (`unknown-delivery`): nothing done", body = Problem),
+        (status = 401, description = "Bad signature or token (`bad-signature`, `stale-delivery`): nothing done", body = Problem),
+        (status = 404, description = "The receiver is not configured", body = Problem),
+        (status = 413, description = "The body is over the hooks' size cap", body = Problem)))]
 pub async fn pagerduty(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -102,6 +133,18 @@ pub async fn pagerduty(
 
 /// `POST /hooks/github`: a GitHub webhook, signed with the hook's secret. `ping` is
 /// answered and changes nothing.
+#[utoipa::path(post, path = "/hooks/github", tag = "hooks",
+    params(("X-Hub-Signature-256" = String, Header, description = "`sha256=` HMAC-SHA256 hex of the body with the hook's secret"),
+        ("X-GitHub-Event" = String, Header, description = "`workflow_run`, `check_suite`, `deployment_status`, `ping`, …"),
+        ("X-GitHub-Delivery" = String, Header, description = "The delivery id, for deduplication")),
+    request_body(description = "A GitHub webhook payload, as JSON or form-encoded (`payload=`)",
+        content(("application/json"), ("application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "Taken: carried out (`command`, `done`), refused by the session (`refused`), mapped to nothing (`ignored`, `why`) or already taken (`duplicate`)", body = Answer),
+        (status = 400, description = "Not the tool's format (`unknown-delivery`): nothing done", body = Problem),
+        (status = 401, description = "Bad signature or token (`bad-signature`, `stale-delivery`): nothing done", body = Problem),
+        (status = 404, description = "The receiver is not configured", body = Problem),
+        (status = 413, description = "The body is over the hooks' size cap", body = Problem)))]
 pub async fn github(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -143,7 +186,8 @@ pub async fn github(
 }
 
 /// What a delivery came to, as the tool (and whoever reads its delivery log) sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = DeliveryAnswer)]
 struct Answer {
     /// The receiver.
     source: &'static str,
@@ -179,7 +223,9 @@ struct Answer {
     refused: Option<Refusal>,
 }
 
-#[derive(Debug, Serialize)]
+/// The cue a delivery scheduled.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = DeliveryCue)]
 struct CueAnswer {
     /// The cue's id (of the identical cue it joined, when coalesced).
     id: u64,
@@ -187,7 +233,9 @@ struct CueAnswer {
     coalesced: bool,
 }
 
-#[derive(Debug, Serialize)]
+/// Why the session refused a delivery's command.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = DeliveryRefusal)]
 struct Refusal {
     /// The problem type, as the `/v1` route would answer it.
     #[serde(rename = "type")]

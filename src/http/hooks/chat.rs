@@ -18,6 +18,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::super::act::{Acted, act};
 use super::super::json::{json_response, read_body};
+use super::super::openapi::SlashAnswerDoc;
+use super::super::problem::Problem;
 use super::super::problem::{ApiError, ProblemType};
 use super::super::state::AppState;
 use crate::command::Command;
@@ -32,11 +34,33 @@ use crate::session::Actor;
 const ANSWER_WITHIN: Duration = Duration::from_millis(2500);
 
 /// `POST /hooks/slack`: a Slack slash command, signed with the app's signing secret.
+#[utoipa::path(post, path = "/hooks/slack", tag = "hooks",
+    params(
+        ("X-Slack-Signature" = String, Header, description = "`v0=` HMAC-SHA256 of `v0:{timestamp}:{body}` with the app's signing secret"),
+        ("X-Slack-Request-Timestamp" = String, Header, description = "Unix seconds; older than 5 minutes is refused")),
+    request_body(description = "Slack's slash command form (`command`, `text`, `user_name`, `user_id`, …)",
+        content(("application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "Carried out, refused or answered: `response_type` says who sees `text`", body = SlashAnswerDoc),
+        (status = 400, description = "Not a slash command form (`unknown-delivery`)", body = Problem),
+        (status = 401, description = "Bad signature or stale timestamp: nothing done", body = Problem),
+        (status = 404, description = "The receiver has no signing secret configured", body = Problem),
+        (status = 413, description = "The body is over the hooks' size cap", body = Problem)))]
 pub async fn slack(State(state): State<AppState>, request: Request) -> Response {
     answer(receive(&state, request, Chat::Slack).await)
 }
 
 /// `POST /hooks/mattermost`: a Mattermost slash command, with its token.
+#[utoipa::path(post, path = "/hooks/mattermost", tag = "hooks",
+    params(("Authorization" = String, Header, description = "`Token {the slash command's token}`")),
+    request_body(description = "Mattermost's slash command form (`command`, `text`, `user_name`, …)",
+        content(("application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "Carried out, refused or answered: `response_type` says who sees `text`", body = SlashAnswerDoc),
+        (status = 400, description = "Not a slash command form (`unknown-delivery`)", body = Problem),
+        (status = 401, description = "Wrong token: nothing done", body = Problem),
+        (status = 404, description = "The receiver has no token configured", body = Problem),
+        (status = 413, description = "The body is over the hooks' size cap", body = Problem)))]
 pub async fn mattermost(State(state): State<AppState>, request: Request) -> Response {
     answer(receive(&state, request, Chat::Mattermost).await)
 }
