@@ -282,7 +282,11 @@ impl Server {
         let data = out.join("data");
         std::fs::create_dir_all(&data).unwrap();
         let log = std::fs::File::create(out.join("server.log")).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_gongan"));
+        // Another build of the server may be measured beside this one, in the same
+        // conditions (`GONGAN_BENCH_SERVER=/path/to/gongan`).
+        let binary = std::env::var_os("GONGAN_BENCH_SERVER")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_gongan").into());
+        let mut command = Command::new(binary);
         command
             .args(["serve", "--output", "device", "--bind"])
             .arg(format!("127.0.0.1:{port}"))
