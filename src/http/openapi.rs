@@ -280,7 +280,9 @@ pub struct SlashAnswerDoc {
         super::hooks::alerts::github,
         openapi_json,
     ),
-    components(schemas(super::problem::Problem)),
+    // The receivers' answers are described by response sets (`IntoResponses`), which name
+    // their schemas without adding them.
+    components(schemas(super::problem::Problem, SlashAnswerDoc, super::hooks::alerts::Answer)),
     modifiers(&ProblemTypes, &ProblemContent)
 )]
 pub struct ApiDoc;

@@ -41,12 +41,7 @@ const ID_SHOWN: usize = 200;
 #[utoipa::path(post, path = "/hooks/alertmanager", tag = "hooks",
     params(("Authorization" = String, Header, description = "`Bearer {hook token}`, or basic auth with the hook token as password")),
     request_body(description = "Alertmanager's webhook (version 4): `firing` or `resolved` alerts", content(("application/json"))),
-    responses(
-        (status = 200, description = "Taken: carried out (`command`, `done`), refused by the session (`refused`), mapped to nothing (`ignored`, `why`) or already taken (`duplicate`)", body = Answer),
-        (status = 400, description = "Not the tool's format (`unknown-delivery`): nothing done", body = Problem),
-        (status = 401, description = "Bad signature or token (`bad-signature`, `stale-delivery`): nothing done", body = Problem),
-        (status = 404, description = "The receiver is not configured", body = Problem),
-        (status = 413, description = "The body is over the hooks' size cap", body = Problem)))]
+    responses(DeliveryResponses))]
 pub async fn alertmanager(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -71,12 +66,7 @@ pub async fn alertmanager(
         ("X-Grafana-Alerting-Signature" = Option<String>, Header, description = "Lowercase hex HMAC-SHA256 of the body (or of `{timestamp}:{body}` with the timestamp header) with grafana_hmac_secret"),
         ("X-Grafana-Alerting-Signature-Timestamp" = Option<String>, Header, description = "Unix seconds, signed with the body; at most 5 minutes from the server's clock")),
     request_body(description = "A Grafana webhook contact point's notification", content(("application/json"))),
-    responses(
-        (status = 200, description = "Taken: carried out (`command`, `done`), refused by the session (`refused`), mapped to nothing (`ignored`, `why`) or already taken (`duplicate`)", body = Answer),
-        (status = 400, description = "Not the tool's format (`unknown-delivery`): nothing done", body = Problem),
-        (status = 401, description = "Bad signature or token (`bad-signature`, `stale-delivery`): nothing done", body = Problem),
-        (status = 404, description = "The receiver is not configured", body = Problem),
-        (status = 413, description = "The body is over the hooks' size cap", body = Problem)))]
+    responses(DeliveryResponses))]
 pub async fn grafana(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -109,12 +99,7 @@ pub async fn grafana(
     params(("X-PagerDuty-Signature" = String, Header, description = "`v1=` HMAC-SHA256 hex of the body (several, comma-separated, while a secret rotates)"),
         ("X-Webhook-Id" = Option<String>, Header, description = "The delivery id, for deduplication")),
     request_body(description = "A PagerDuty v3 webhook event (`incident.triggered`, …)", content(("application/json"))),
-    responses(
-        (status = 200, description = "Taken: carried out (`command`, `done`), refused by the session (`refused`), mapped to nothing (`ignored`, `why`) or already taken (`duplicate`)", body = Answer),
-        (status = 400, description = "Not the tool's format (`unknown-delivery`): nothing done", body = Problem),
-        (status = 401, description = "Bad signature or token (`bad-signature`, `stale-delivery`): nothing done", body = Problem),
-        (status = 404, description = "The receiver is not configured", body = Problem),
-        (status = 413, description = "The body is over the hooks' size cap", body = Problem)))]
+    responses(DeliveryResponses))]
 pub async fn pagerduty(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -139,12 +124,7 @@ pub async fn pagerduty(
         ("X-GitHub-Delivery" = String, Header, description = "The delivery id, for deduplication")),
     request_body(description = "A GitHub webhook payload, as JSON or form-encoded (`payload=`)",
         content(("application/json"), ("application/x-www-form-urlencoded"))),
-    responses(
-        (status = 200, description = "Taken: carried out (`command`, `done`), refused by the session (`refused`), mapped to nothing (`ignored`, `why`) or already taken (`duplicate`)", body = Answer),
-        (status = 400, description = "Not the tool's format (`unknown-delivery`): nothing done", body = Problem),
-        (status = 401, description = "Bad signature or token (`bad-signature`, `stale-delivery`): nothing done", body = Problem),
-        (status = 404, description = "The receiver is not configured", body = Problem),
-        (status = 413, description = "The body is over the hooks' size cap", body = Problem)))]
+    responses(DeliveryResponses))]
 pub async fn github(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -185,10 +165,32 @@ pub async fn github(
     }
 }
 
+/// What every alert receiver answers (for the OpenAPI document only).
+#[derive(utoipa::IntoResponses)]
+#[expect(dead_code, reason = "describes the answers; the handlers build them")]
+enum DeliveryResponses {
+    /// Taken: carried out (`command`, `done`), refused by the session (`refused`), mapped
+    /// to nothing (`ignored`, `why`) or already taken (`duplicate`).
+    #[response(status = 200)]
+    Taken(Answer),
+    /// Not the tool's format (`unknown-delivery`): nothing done.
+    #[response(status = 400)]
+    Unknown(Problem),
+    /// Bad signature or token (`bad-signature`, `stale-delivery`): nothing done.
+    #[response(status = 401)]
+    Refused(Problem),
+    /// The receiver is not configured.
+    #[response(status = 404)]
+    NotConfigured(Problem),
+    /// The body is over the hooks' size cap.
+    #[response(status = 413)]
+    TooLarge(Problem),
+}
+
 /// What a delivery came to, as the tool (and whoever reads its delivery log) sees it.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = DeliveryAnswer)]
-struct Answer {
+pub(crate) struct Answer {
     /// The receiver.
     source: &'static str,
     /// The delivery's event (`firing`, `incident.triggered`, `workflow_run`).
@@ -226,7 +228,7 @@ struct Answer {
 /// The cue a delivery scheduled.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = DeliveryCue)]
-struct CueAnswer {
+pub(crate) struct CueAnswer {
     /// The cue's id (of the identical cue it joined, when coalesced).
     id: u64,
     /// Whether it joined an identical cue inside the coalescing window (no new stroke).
@@ -236,7 +238,7 @@ struct CueAnswer {
 /// Why the session refused a delivery's command.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = DeliveryRefusal)]
-struct Refusal {
+pub(crate) struct Refusal {
     /// The problem type, as the `/v1` route would answer it.
     #[serde(rename = "type")]
     kind: String,
