@@ -11,7 +11,28 @@ pub mod chat;
 use axum::Router;
 use axum::routing::post;
 
+use super::problem::Problem;
 use super::state::AppState;
+
+/// The problems every receiver may answer (for the OpenAPI document only): each route adds
+/// its own 200.
+#[derive(utoipa::IntoResponses)]
+#[expect(dead_code, reason = "describes the answers; the handlers build them")]
+enum HookProblems {
+    /// Not the tool's format (`unknown-delivery`): nothing done.
+    #[response(status = 400)]
+    Unknown(Problem),
+    /// Not sent by the tool: a bad signature, a stale timestamp or the wrong token
+    /// (`bad-signature`, `stale-delivery`): nothing done.
+    #[response(status = 401)]
+    Refused(Problem),
+    /// The receiver has no secret configured: it is not there.
+    #[response(status = 404)]
+    NotConfigured(Problem),
+    /// The body is over the hooks' size cap.
+    #[response(status = 413)]
+    TooLarge(Problem),
+}
 
 /// The `/hooks/*` routes.
 pub fn router() -> Router<AppState> {

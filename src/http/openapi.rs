@@ -280,9 +280,7 @@ pub struct SlashAnswerDoc {
         super::hooks::alerts::github,
         openapi_json,
     ),
-    // The receivers' answers are described by response sets (`IntoResponses`), which name
-    // their schemas without adding them.
-    components(schemas(super::problem::Problem, SlashAnswerDoc, super::hooks::alerts::Answer)),
+    components(schemas(super::problem::Problem)),
     modifiers(&ProblemTypes, &ProblemContent)
 )]
 pub struct ApiDoc;

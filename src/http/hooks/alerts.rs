@@ -26,8 +26,9 @@ use utoipa::ToSchema;
 
 use super::super::act::{Acted, act};
 use super::super::json::{json_response, read_body};
-use super::super::problem::{ApiError, Problem, ProblemType};
+use super::super::problem::{ApiError, ProblemType};
 use super::super::state::AppState;
+use super::HookProblems;
 use crate::config::Source;
 use crate::receivers::github::Received;
 use crate::receivers::rules::{self, Delivery, DeliveryError, Mapping};
@@ -41,7 +42,8 @@ const ID_SHOWN: usize = 200;
 #[utoipa::path(post, path = "/hooks/alertmanager", tag = "hooks",
     params(("Authorization" = String, Header, description = "`Bearer {hook token}`, or basic auth with the hook token as password")),
     request_body(description = "Alertmanager's webhook (version 4): `firing` or `resolved` alerts", content(("application/json"))),
-    responses(DeliveryResponses))]
+    responses((status = 200, description = "Taken: carried out (`command`, `done`), refused by the session (`refused`), mapped to nothing (`ignored`, `why`) or already taken (`duplicate`)", body = Answer),
+        HookProblems))]
 pub async fn alertmanager(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -66,7 +68,8 @@ pub async fn alertmanager(
         ("X-Grafana-Alerting-Signature" = Option<String>, Header, description = "Lowercase hex HMAC-SHA256 of the body (or of `{timestamp}:{body}` with the timestamp header) with grafana_hmac_secret"),
         ("X-Grafana-Alerting-Signature-Timestamp" = Option<String>, Header, description = "Unix seconds, signed with the body; at most 5 minutes from the server's clock")),
     request_body(description = "A Grafana webhook contact point's notification", content(("application/json"))),
-    responses(DeliveryResponses))]
+    responses((status = 200, description = "Taken: carried out (`command`, `done`), refused by the session (`refused`), mapped to nothing (`ignored`, `why`) or already taken (`duplicate`)", body = Answer),
+        HookProblems))]
 pub async fn grafana(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -99,7 +102,8 @@ pub async fn grafana(
     params(("X-PagerDuty-Signature" = String, Header, description = "`v1=` HMAC-SHA256 hex of the body (several, comma-separated, while a secret rotates)"),
         ("X-Webhook-Id" = Option<String>, Header, description = "The delivery id, for deduplication")),
     request_body(description = "A PagerDuty v3 webhook event (`incident.triggered`, …)", content(("application/json"))),
-    responses(DeliveryResponses))]
+    responses((status = 200, description = "Taken: carried out (`command`, `done`), refused by the session (`refused`), mapped to nothing (`ignored`, `why`) or already taken (`duplicate`)", body = Answer),
+        HookProblems))]
 pub async fn pagerduty(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -124,7 +128,8 @@ pub async fn pagerduty(
         ("X-GitHub-Delivery" = String, Header, description = "The delivery id, for deduplication")),
     request_body(description = "A GitHub webhook payload, as JSON or form-encoded (`payload=`)",
         content(("application/json"), ("application/x-www-form-urlencoded"))),
-    responses(DeliveryResponses))]
+    responses((status = 200, description = "Taken: carried out (`command`, `done`), refused by the session (`refused`), mapped to nothing (`ignored`, `why`) or already taken (`duplicate`)", body = Answer),
+        HookProblems))]
 pub async fn github(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -165,32 +170,10 @@ pub async fn github(
     }
 }
 
-/// What every alert receiver answers (for the OpenAPI document only).
-#[derive(utoipa::IntoResponses)]
-#[expect(dead_code, reason = "describes the answers; the handlers build them")]
-enum DeliveryResponses {
-    /// Taken: carried out (`command`, `done`), refused by the session (`refused`), mapped
-    /// to nothing (`ignored`, `why`) or already taken (`duplicate`).
-    #[response(status = 200)]
-    Taken(Answer),
-    /// Not the tool's format (`unknown-delivery`): nothing done.
-    #[response(status = 400)]
-    Unknown(Problem),
-    /// Bad signature or token (`bad-signature`, `stale-delivery`): nothing done.
-    #[response(status = 401)]
-    Refused(Problem),
-    /// The receiver is not configured.
-    #[response(status = 404)]
-    NotConfigured(Problem),
-    /// The body is over the hooks' size cap.
-    #[response(status = 413)]
-    TooLarge(Problem),
-}
-
 /// What a delivery came to, as the tool (and whoever reads its delivery log) sees it.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = DeliveryAnswer)]
-pub(crate) struct Answer {
+struct Answer {
     /// The receiver.
     source: &'static str,
     /// The delivery's event (`firing`, `incident.triggered`, `workflow_run`).
@@ -228,7 +211,7 @@ pub(crate) struct Answer {
 /// The cue a delivery scheduled.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = DeliveryCue)]
-pub(crate) struct CueAnswer {
+struct CueAnswer {
     /// The cue's id (of the identical cue it joined, when coalesced).
     id: u64,
     /// Whether it joined an identical cue inside the coalescing window (no new stroke).
@@ -238,7 +221,7 @@ pub(crate) struct CueAnswer {
 /// Why the session refused a delivery's command.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = DeliveryRefusal)]
-pub(crate) struct Refusal {
+struct Refusal {
     /// The problem type, as the `/v1` route would answer it.
     #[serde(rename = "type")]
     kind: String,

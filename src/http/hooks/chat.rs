@@ -19,9 +19,9 @@ use axum::response::{IntoResponse, Response};
 use super::super::act::{Acted, act};
 use super::super::json::{json_response, read_body};
 use super::super::openapi::SlashAnswerDoc;
-use super::super::problem::Problem;
 use super::super::problem::{ApiError, ProblemType};
 use super::super::state::AppState;
+use super::HookProblems;
 use crate::command::Command;
 use crate::config::{Secret, Source};
 use crate::receivers::slash::{
@@ -40,7 +40,8 @@ const ANSWER_WITHIN: Duration = Duration::from_millis(2500);
         ("X-Slack-Request-Timestamp" = String, Header, description = "Unix seconds; older than 5 minutes is refused")),
     request_body(description = "Slack's slash command form (`command`, `text`, `user_name`, `user_id`, …)",
         content(("application/x-www-form-urlencoded"))),
-    responses(SlashResponses))]
+    responses((status = 200, description = "Carried out, refused or answered: `response_type` says who sees `text`", body = SlashAnswerDoc),
+        HookProblems))]
 pub async fn slack(State(state): State<AppState>, request: Request) -> Response {
     answer(receive(&state, request, Chat::Slack).await)
 }
@@ -50,31 +51,10 @@ pub async fn slack(State(state): State<AppState>, request: Request) -> Response 
     params(("Authorization" = String, Header, description = "`Token {the slash command's token}`")),
     request_body(description = "Mattermost's slash command form (`command`, `text`, `user_name`, …)",
         content(("application/x-www-form-urlencoded"))),
-    responses(SlashResponses))]
+    responses((status = 200, description = "Carried out, refused or answered: `response_type` says who sees `text`", body = SlashAnswerDoc),
+        HookProblems))]
 pub async fn mattermost(State(state): State<AppState>, request: Request) -> Response {
     answer(receive(&state, request, Chat::Mattermost).await)
-}
-
-/// What both slash command receivers answer (for the OpenAPI document only).
-#[derive(utoipa::IntoResponses)]
-#[expect(dead_code, reason = "describes the answers; the handlers build them")]
-enum SlashResponses {
-    /// Carried out, refused or answered: `response_type` says who sees `text`.
-    #[response(status = 200)]
-    Answered(SlashAnswerDoc),
-    /// Not a slash command form (`unknown-delivery`).
-    #[response(status = 400)]
-    Unknown(Problem),
-    /// Not signed by Slack now (`bad-signature`, `stale-delivery`), or not Mattermost's
-    /// token: nothing done.
-    #[response(status = 401)]
-    Refused(Problem),
-    /// The receiver has no secret configured.
-    #[response(status = 404)]
-    NotConfigured(Problem),
-    /// The body is over the hooks' size cap.
-    #[response(status = 413)]
-    TooLarge(Problem),
 }
 
 /// The two tools that send slash commands.
