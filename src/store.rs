@@ -2,6 +2,7 @@
 //! [`StoreError`] (the HTTP layer maps it to problems in one place).
 //!
 //! - [`db`]: the one SQLite database (WAL, migrations versioned in code).
+//! - [`deliveries`]: the deliveries the receivers took, remembered across restarts.
 //! - [`journal`]: the session journal on that database — the [`Journal`](crate::session::Journal)
 //!   port the conductor writes through — and the history read back from it.
 //! - [`plans`]: the templates and the plans saved as TOML files in `DATA_DIR/plans/`.
@@ -13,6 +14,7 @@
 
 pub mod archive;
 pub mod db;
+pub mod deliveries;
 pub mod error;
 pub mod files;
 pub mod journal;

@@ -4,9 +4,11 @@
 //!
 //! - [`chat`]: Slack and Mattermost slash commands, answered in their `response_type` JSON.
 //! - [`alerts`]: Alertmanager, Grafana, PagerDuty and GitHub webhooks, mapped by rules.
+//! - [`deliveries`]: the deliveries they took, remembered across restarts.
 
 pub mod alerts;
 pub mod chat;
+pub mod deliveries;
 
 use axum::Router;
 use axum::routing::post;

@@ -13,14 +13,17 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::guard::GuardConfig;
+use super::hooks::deliveries::Deliveries;
 use super::listen::ListenerSounds;
 use super::router::router;
 use super::state::{AppState, Inner};
 use crate::audio::EngineConfig;
 use crate::audio::output::{self, OutputError, OutputHealth, OutputKind, RunningOutput};
 use crate::config::Config;
+use crate::receivers::dedup::Dedup;
 use crate::session::Journal;
 use crate::session::{Conductor, ConductorConfig, ConductorHandle, OutputEvent, rfc3339};
+use crate::store::deliveries::DeliveryLog;
 use crate::store::journal::{HistoryReader, SqliteJournal, UnwritableJournal};
 use crate::store::links::LinkStore;
 use crate::store::{Database, StoreError};
@@ -145,6 +148,18 @@ impl Application {
             Err(StoreError::Full(why)) => LinkStore::unavailable(why),
             Err(error) => return Err(StartupError::Store(error)),
         };
+        // The receivers' deliveries on their own connection too (`NORMAL` commits, not the
+        // journal's fsyncs); a data dir that cannot be written leaves them in memory only.
+        let data_dir = config.data_dir.clone();
+        let deliveries = tokio::task::spawn_blocking(move || {
+            let log = match Database::open(&data_dir).and_then(DeliveryLog::new) {
+                Ok(log) => log,
+                Err(error) => DeliveryLog::unavailable(error.to_string()),
+            };
+            Deliveries::open(Dedup::default(), log)
+        })
+        .await
+        .map_err(|e| StartupError::Store(StoreError::Database(e.to_string())))?;
         let conductor = Conductor::spawn(
             controller,
             packs.active().1,
@@ -200,7 +215,7 @@ impl Application {
             },
             logins: super::logins::Logins::default(),
             hooks: Arc::new(config.hooks.clone()),
-            deliveries: crate::receivers::dedup::Dedup::default(),
+            deliveries,
             body_limit: config.body_limit,
             pack_upload_limit: config.pack_upload_limit,
             body_read_timeout: config.body_read_timeout,

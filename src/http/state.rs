@@ -7,11 +7,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::guard::GuardConfig;
+use super::hooks::deliveries::Deliveries;
 use super::listen::ListenerSounds;
 use super::logins::Logins;
 use crate::audio::output::{OutputKind, RunningOutput};
 use crate::config::Hooks;
-use crate::receivers::dedup::Dedup;
 use crate::session::ConductorHandle;
 use crate::store::journal::HistoryReader;
 use crate::store::links::LinkStore;
@@ -42,7 +42,7 @@ pub struct Inner {
     /// The receivers' secrets and mapping rules, and the notification targets.
     pub hooks: Arc<Hooks>,
     /// The receivers' deliveries taken lately, so a tool's retry plays nothing twice.
-    pub deliveries: Dedup,
+    pub deliveries: Deliveries,
     /// Request body cap.
     pub body_limit: usize,
     /// The cap on an uploaded pack archive.
@@ -118,7 +118,7 @@ impl AppState {
 
     /// The receivers' deliveries taken lately.
     #[must_use]
-    pub fn deliveries(&self) -> &Dedup {
+    pub fn deliveries(&self) -> &Deliveries {
         &self.0.deliveries
     }
 

@@ -7,6 +7,10 @@
 //! forgotten first. Each id is kept as 16 bytes of its SHA-256, so a long Alertmanager
 //! group key costs no more than a GitHub GUID. One short lock per delivery; each check is
 //! O(1) (amortised: the ids that expire are dropped as later ones arrive).
+//!
+//! This is the memory of one run; the server keeps each key in the database as well
+//! (`store::deliveries`) and hands the recent ones back with [`Dedup::remember`] when it
+//! starts again.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
@@ -21,7 +25,8 @@ pub const CAPACITY: usize = 10_000;
 /// How long a delivery id is remembered.
 pub const WINDOW: Duration = Duration::from_secs(60 * 60);
 
-type Key = [u8; 16];
+/// What a delivery is remembered by: 16 bytes of the SHA-256 of its source and id.
+pub type Key = [u8; 16];
 
 /// The deliveries seen lately. Shared by every request (thread-safe).
 #[derive(Debug)]
@@ -40,6 +45,22 @@ struct Seen {
     next: u64,
 }
 
+impl Seen {
+    /// Drops entries from the front of `order` while `drop` says so of the oldest (given
+    /// the number of entries).
+    fn drop_oldest_while(&mut self, drop: impl Fn(&(Key, u64, Instant), usize) -> bool) {
+        while let Some(&(old, number, at)) = self.order.front() {
+            if !drop(&(old, number, at), self.order.len()) {
+                break;
+            }
+            self.order.pop_front();
+            if self.by_key.get(&old) == Some(&number) {
+                self.by_key.remove(&old);
+            }
+        }
+    }
+}
+
 /// A delivery taken for the first time: hand it back with [`Dedup::forget`] if carrying
 /// it out failed in a way the tool should retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +68,14 @@ struct Seen {
 pub struct Ticket {
     key: Key,
     number: u64,
+}
+
+impl Ticket {
+    /// The key the delivery is remembered by.
+    #[must_use]
+    pub fn key(&self) -> Key {
+        self.key
+    }
 }
 
 impl Default for Dedup {
@@ -69,27 +98,41 @@ impl Dedup {
     /// Records the delivery `id` of `source` at `now`: `Some` the first time within the
     /// window, `None` for a duplicate.
     pub fn first(&self, source: Source, id: &str, now: Instant) -> Option<Ticket> {
-        let key = key(source, id);
+        self.take(key(source, id), now)
+    }
+
+    /// Remembers a delivery an earlier run took at `at`, as if it had been taken here.
+    /// Call it for each, oldest first, before taking any delivery.
+    pub fn remember(&self, key: Key, at: Instant) {
+        let _ = self.take(key, at);
+    }
+
+    fn take(&self, key: Key, now: Instant) -> Option<Ticket> {
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         let seen = &mut *seen;
-        while let Some(&(old, number, at)) = seen.order.front() {
-            let expired = now.saturating_duration_since(at) >= self.window;
-            if !expired && seen.order.len() < self.capacity {
-                break;
-            }
-            seen.order.pop_front();
-            if seen.by_key.get(&old) == Some(&number) {
-                seen.by_key.remove(&old);
-            }
-        }
+        seen.drop_oldest_while(|&(_, _, at), _| now.saturating_duration_since(at) >= self.window);
         if seen.by_key.contains_key(&key) {
             return None;
         }
+        // Room for the news, only now: a copy of the oldest id is still a duplicate.
+        seen.drop_oldest_while(|_, len| len >= self.capacity);
         let number = seen.next;
         seen.next += 1;
         seen.by_key.insert(key, number);
         seen.order.push_back((key, number, now));
         Some(Ticket { key, number })
+    }
+
+    /// How long an id is remembered.
+    #[must_use]
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
+    /// How many ids are remembered at most.
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     /// Forgets a delivery taken with `ticket`, so the tool's retry is taken again (unless
@@ -164,6 +207,10 @@ mod test {
         assert_eq!(dedup.len(), 3);
         assert!(dedup.first(GH, "d", t0).is_none());
         assert!(
+            dedup.first(GH, "b", t0).is_none(),
+            "a copy of the oldest kept is a duplicate, even with every place taken"
+        );
+        assert!(
             dedup.first(GH, "a", t0).is_some(),
             "the oldest was forgotten"
         );
@@ -200,6 +247,29 @@ mod test {
         dedup.forget(again);
         assert!(dedup.first(GH, "a", t0).is_some());
         assert!(dedup.seen.lock().unwrap().order.len() <= 10);
+    }
+
+    #[test]
+    fn deliveries_remembered_from_an_earlier_run_are_duplicates_until_they_expire() {
+        let earlier = Dedup::new(10, Duration::from_secs(60));
+        let t0 = Instant::now();
+        let a = earlier.first(GH, "a", t0).unwrap().key();
+        let b = earlier
+            .first(GH, "b", t0 + Duration::from_secs(30))
+            .unwrap()
+            .key();
+
+        let dedup = Dedup::new(10, Duration::from_secs(60));
+        dedup.remember(a, t0);
+        dedup.remember(b, t0 + Duration::from_secs(30));
+        let now = t0 + Duration::from_secs(40);
+        assert!(dedup.first(GH, "a", now).is_none());
+        assert!(dedup.first(GH, "b", now).is_none());
+        assert!(dedup.first(GH, "c", now).is_some());
+        // Each keeps its own age: `a` expires a minute after it first came, `b` later.
+        let later = t0 + Duration::from_secs(61);
+        assert!(dedup.first(GH, "a", later).is_some());
+        assert!(dedup.first(GH, "b", later).is_none());
     }
 
     #[test]

@@ -73,6 +73,14 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_pending ON outbox (target, seq)
         WHERE delivered_ns IS NULL AND failed_ns IS NULL;",
+    // 4: the deliveries the receivers took, so a tool's retry after a restart plays nothing
+    // again. `key` is 16 bytes of the SHA-256 of source and delivery id; `seen_ns` when it
+    // came (UTC). Rows older than the dedup window are pruned.
+    "CREATE TABLE deliveries (
+        key     BLOB PRIMARY KEY,
+        seen_ns INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX deliveries_by_age ON deliveries (seen_ns);",
 ];
 
 /// An open connection to the data dir's database.

@@ -127,7 +127,12 @@ fn configure(config: &mut Config, rules: Vec<RawRule>) {
 /// planned for the same instant: a cue asked for once the last one sounded is a stroke of
 /// its own.
 async fn server_with_hooks(rules: Vec<RawRule>) -> TestServer {
-    TestServer::start_with(|config| {
+    server_with_hooks_in(tempfile::tempdir().unwrap(), rules).await
+}
+
+/// [`server_with_hooks`] on the data folder `data`.
+async fn server_with_hooks_in(data: tempfile::TempDir, rules: Vec<RawRule>) -> TestServer {
+    TestServer::start_in(data, |config| {
         configure(config, rules);
         config.coalesce_window = Duration::ZERO;
     })
@@ -590,6 +595,39 @@ async fn a_retried_delivery_plays_once_but_news_in_the_same_group_plays() {
     assert_eq!(
         cued(&reply, "gong", "alertmanager:ProbeFailure"),
         before + 5
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_retried_after_a_restart_plays_nothing_again() {
+    let server = server_with_hooks(Vec::new()).await;
+    let success = fixture("github-workflow-run-success.json");
+    let taken = github_signed(&success, "workflow_run", "9a1c7e52-cc78-11e3-8d2e");
+    cued(
+        &post(&server, "/hooks/github", &taken, &success).await,
+        "kenong",
+        "github:octo-org/octo-repo",
+    );
+    let data = server.stop_keeping_data().await;
+
+    // The same data dir: what the last run took is still known, what it did not is news.
+    let server = server_with_hooks_in(data, Vec::new()).await;
+    let before = server.next_cue_id(1).await;
+    let again = post(&server, "/hooks/github", &taken, &success).await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.json["duplicate"], true, "{}", again.text);
+    assert!(again.json.get("cue").is_none(), "{}", again.text);
+    assert_eq!(
+        server.next_cue_id(2).await,
+        before + 1,
+        "the retry cued nothing"
+    );
+    let other = github_signed(&success, "workflow_run", "9a1c7e52-cc78-11e3-ffff");
+    let news = post(&server, "/hooks/github", &other, &success).await;
+    assert_eq!(
+        cued(&news, "kenong", "github:octo-org/octo-repo"),
+        before + 2
     );
     server.stop().await;
 }

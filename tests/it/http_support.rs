@@ -105,7 +105,12 @@ impl TestServer {
 
     /// Starts a server with the test defaults changed by `change`.
     pub async fn start_with(change: impl FnOnce(&mut Config)) -> TestServer {
-        let data = tempfile::tempdir().unwrap();
+        TestServer::start_in(tempfile::tempdir().unwrap(), change).await
+    }
+
+    /// Starts a server on the data folder `data` (one a stopped server left: see
+    /// [`TestServer::stop_keeping_data`]) with the test defaults changed by `change`.
+    pub async fn start_in(data: tempfile::TempDir, change: impl FnOnce(&mut Config)) -> TestServer {
         let mut config = Config::for_tests(data.path());
         change(&mut config);
         let app = Application::build(config).await.expect("server starts");
@@ -227,11 +232,17 @@ impl TestServer {
 
     /// Stops the server and waits until it has.
     pub async fn stop(self) {
+        self.stop_keeping_data().await;
+    }
+
+    /// Stops the server, waits until it has, and hands back its data folder for the next.
+    pub async fn stop_keeping_data(self) -> tempfile::TempDir {
         self.shutdown.shutdown();
         tokio::time::timeout(PATIENCE, self.task)
             .await
             .expect("server stops in time")
             .unwrap();
+        self.data
     }
 }
 

@@ -16,7 +16,7 @@
 //! - 5xx: gongan could not carry it out for a reason of its own (the journal cannot be
 //!   written, shutting down); the delivery is forgotten, so the tool's retry is taken.
 
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -247,10 +247,7 @@ async fn deliver(state: &AppState, delivery: Delivery) -> Result<Response, ApiEr
         cue: None,
         refused: None,
     };
-    let Some(ticket) = state
-        .deliveries()
-        .first(source, &delivery.id, Instant::now())
-    else {
+    let Some(ticket) = state.deliveries().first(source, &delivery.id).await else {
         tracing::info!(
             source = source.name(),
             event = %answer.event,
@@ -292,7 +289,7 @@ async fn deliver(state: &AppState, delivery: Delivery) -> Result<Response, ApiEr
         }
         // Our own failure: let the tool retry, and take the retry.
         Err(error) if error.kind().status().is_server_error() => {
-            state.deliveries().forget(ticket);
+            state.deliveries().forget(ticket).await;
             tracing::warn!(
                 source = source.name(),
                 actor = %actor,
