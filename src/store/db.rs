@@ -6,6 +6,7 @@
 //! `PRAGMA user_version` counts the `MIGRATIONS` applied, each in its own transaction.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
@@ -174,6 +175,36 @@ impl Database {
         Ok(self
             .connection
             .query_row("PRAGMA user_version", [], |row| row.get(0))?)
+    }
+}
+
+/// A connection of its own for one part of the store (history, links, deliveries), shared
+/// by blocking callers, or why the data dir gave none (read-only, full): then every use
+/// says why, as [`StoreError::Full`].
+pub struct SharedDatabase(Result<Mutex<Database>, String>);
+
+impl SharedDatabase {
+    /// Shares `db`.
+    #[must_use]
+    pub fn new(db: Database) -> SharedDatabase {
+        SharedDatabase(Ok(Mutex::new(db)))
+    }
+
+    /// No database, because of `why`.
+    #[must_use]
+    pub fn unavailable(why: String) -> SharedDatabase {
+        SharedDatabase(Err(why))
+    }
+
+    /// The connection, once the other callers are done with it.
+    ///
+    /// # Errors
+    /// [`StoreError::Full`] with the reason there is none.
+    pub fn lock(&self) -> Result<MutexGuard<'_, Database>, StoreError> {
+        match &self.0 {
+            Ok(db) => Ok(db.lock().unwrap_or_else(PoisonError::into_inner)),
+            Err(why) => Err(StoreError::Full(why.clone())),
+        }
     }
 }
 

@@ -11,12 +11,12 @@
 //! power cut, and the receivers keep their ≥ 2 000 deliveries/s. The journal's connection
 //! stays `FULL`.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::MutexGuard;
 use std::time::SystemTime;
 
 use rusqlite::params;
 
-use super::db::Database;
+use super::db::{Database, SharedDatabase};
 use super::error::StoreError;
 use crate::session::record::utc_nanos::{from_nanos, to_nanos};
 
@@ -25,7 +25,7 @@ pub type DeliveryKey = [u8; 16];
 
 /// The deliveries table. Blocking: call it from `spawn_blocking` in async code.
 pub struct DeliveryLog {
-    db: Result<Mutex<Database>, String>,
+    db: SharedDatabase,
 }
 
 impl DeliveryLog {
@@ -37,7 +37,7 @@ impl DeliveryLog {
         db.connection()
             .execute_batch("PRAGMA synchronous = NORMAL;")?;
         Ok(DeliveryLog {
-            db: Ok(Mutex::new(db)),
+            db: SharedDatabase::new(db),
         })
     }
 
@@ -45,14 +45,13 @@ impl DeliveryLog {
     /// says why, and the receivers remember deliveries only while they run.
     #[must_use]
     pub fn unavailable(why: String) -> DeliveryLog {
-        DeliveryLog { db: Err(why) }
+        DeliveryLog {
+            db: SharedDatabase::unavailable(why),
+        }
     }
 
     fn db(&self) -> Result<MutexGuard<'_, Database>, StoreError> {
-        match &self.db {
-            Ok(db) => Ok(db.lock().unwrap_or_else(PoisonError::into_inner)),
-            Err(why) => Err(StoreError::Full(why.clone())),
-        }
+        self.db.lock()
     }
 
     /// Records that the delivery `key` came at `at` (again: the later time wins).

@@ -6,13 +6,12 @@
 //! Each entry is one row holding its JSON; the `sessions` table is only an index (plan
 //! name, start, end) so the history list does not read every row.
 
-use std::sync::Mutex;
 use std::time::SystemTime;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use super::db::Database;
+use super::db::{Database, SharedDatabase};
 use super::error::StoreError;
 use crate::session::record::utc_nanos::{from_nanos, to_nanos};
 use crate::session::{
@@ -176,7 +175,7 @@ pub struct SessionSummary {
 /// Reads the journal for the history routes and `gongan history`: its own connection,
 /// so readers never wait for the conductor's writes (WAL).
 pub struct HistoryReader {
-    db: Result<Mutex<Database>, String>,
+    db: SharedDatabase,
 }
 
 impl HistoryReader {
@@ -184,7 +183,7 @@ impl HistoryReader {
     #[must_use]
     pub fn new(db: Database) -> HistoryReader {
         HistoryReader {
-            db: Ok(Mutex::new(db)),
+            db: SharedDatabase::new(db),
         }
     }
 
@@ -192,14 +191,13 @@ impl HistoryReader {
     /// read says why.
     #[must_use]
     pub fn unavailable(why: String) -> HistoryReader {
-        HistoryReader { db: Err(why) }
+        HistoryReader {
+            db: SharedDatabase::unavailable(why),
+        }
     }
 
     fn db(&self) -> Result<std::sync::MutexGuard<'_, Database>, StoreError> {
-        match &self.db {
-            Ok(db) => Ok(db.lock().unwrap_or_else(std::sync::PoisonError::into_inner)),
-            Err(why) => Err(StoreError::Full(why.clone())),
-        }
+        self.db.lock()
     }
 
     /// Sessions newest first: at most `limit`, started before session `before` if given.

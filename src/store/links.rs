@@ -15,14 +15,14 @@
 //! committed change on its next lookup.
 
 use std::fmt;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::MutexGuard;
 use std::time::SystemTime;
 
 use rusqlite::{ErrorCode, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-use super::db::Database;
+use super::db::{Database, SharedDatabase};
 use super::error::StoreError;
 use crate::command::Permission;
 use crate::session::Actor;
@@ -200,7 +200,7 @@ pub enum CreateError {
 /// The links table, on its own connection (a lookup never waits for the journal's
 /// writes). Blocking: call it from `spawn_blocking` in async code.
 pub struct LinkStore {
-    db: Result<Mutex<Database>, String>,
+    db: SharedDatabase,
 }
 
 impl LinkStore {
@@ -208,7 +208,7 @@ impl LinkStore {
     #[must_use]
     pub fn new(db: Database) -> LinkStore {
         LinkStore {
-            db: Ok(Mutex::new(db)),
+            db: SharedDatabase::new(db),
         }
     }
 
@@ -216,14 +216,13 @@ impl LinkStore {
     /// call says why.
     #[must_use]
     pub fn unavailable(why: String) -> LinkStore {
-        LinkStore { db: Err(why) }
+        LinkStore {
+            db: SharedDatabase::unavailable(why),
+        }
     }
 
     fn db(&self) -> Result<MutexGuard<'_, Database>, StoreError> {
-        match &self.db {
-            Ok(db) => Ok(db.lock().unwrap_or_else(PoisonError::into_inner)),
-            Err(why) => Err(StoreError::Full(why.clone())),
-        }
+        self.db.lock()
     }
 
     /// Makes a link named `name` that may do `allow`, made by `by`, with a new secret.
