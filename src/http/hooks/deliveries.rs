@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::Source;
 use crate::receivers::dedup::{Dedup, Ticket};
@@ -40,26 +40,24 @@ impl Deliveries {
             since_prune: AtomicU32::new(1),
             failing: AtomicBool::new(false),
         };
+        let bounds = Bounds::of(&deliveries.dedup);
         let (now, wall) = (Instant::now(), SystemTime::now());
-        let since = wall.checked_sub(deliveries.dedup.window());
-        let restored = since.map(|since| deliveries.log.recent(since, deliveries.dedup.capacity()));
-        match restored {
-            Some(Ok(recent)) => {
+        let restored = deliveries
+            .log
+            .recent(bounds.oldest_kept(wall), bounds.capacity)
+            .and_then(|recent| {
                 let count = recent.len();
                 for (key, seen) in recent {
                     let age = wall.duration_since(seen).unwrap_or_default();
-                    deliveries
-                        .dedup
-                        .remember(key, now.checked_sub(age).unwrap_or(now));
+                    let at = now.checked_sub(age).unwrap_or(now);
+                    deliveries.dedup.remember(key, at);
                 }
                 if count > 0 {
                     tracing::info!("remembered {count} deliveries from the last run");
                 }
-                deliveries.prune(wall);
-            }
-            Some(Err(error)) => deliveries.failed(&error),
-            None => {}
-        }
+                bounds.prune(&deliveries.log, wall)
+            });
+        deliveries.outcome(restored);
         deliveries
     }
 
@@ -67,35 +65,23 @@ impl Deliveries {
     /// `None` for a duplicate, and in the database before this returns.
     pub async fn first(&self, source: Source, id: &str) -> Option<Ticket> {
         let ticket = self.dedup.first(source, id, Instant::now())?;
-        let log = self.log.clone();
         let prune = self.since_prune.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == 0;
-        let (window, capacity) = (self.dedup.window(), self.dedup.capacity());
-        let written = tokio::task::spawn_blocking(move || {
+        self.write(move |bounds, log| {
             let now = SystemTime::now();
             log.record(&ticket.key(), now)?;
             if prune {
-                log.prune(now.checked_sub(window).unwrap_or(now), capacity)?;
+                bounds.prune(log, now)?;
             }
-            Ok::<_, StoreError>(())
+            Ok(())
         })
         .await;
-        match written {
-            Ok(Ok(())) => self.recovered(),
-            Ok(Err(error)) => self.failed(&error),
-            Err(error) => self.failed(&StoreError::Database(error.to_string())),
-        }
         Some(ticket)
     }
 
     /// Forgets a delivery taken with `ticket`, so the tool's retry is taken again.
     pub async fn forget(&self, ticket: Ticket) {
         self.dedup.forget(ticket);
-        let log = self.log.clone();
-        match tokio::task::spawn_blocking(move || log.forget(&ticket.key())).await {
-            Ok(Ok(())) => self.recovered(),
-            Ok(Err(error)) => self.failed(&error),
-            Err(error) => self.failed(&StoreError::Database(error.to_string())),
-        }
+        self.write(move |_, log| log.forget(&ticket.key())).await;
     }
 
     /// How many deliveries are remembered now (in memory).
@@ -110,33 +96,65 @@ impl Deliveries {
         self.dedup.is_empty()
     }
 
-    fn prune(&self, now: SystemTime) {
-        let before = now.checked_sub(self.dedup.window()).unwrap_or(now);
-        if let Err(error) = self.log.prune(before, self.dedup.capacity()) {
-            self.failed(&error);
+    /// Runs `change` on the log off the async workers, and waits for it.
+    async fn write(
+        &self,
+        change: impl FnOnce(Bounds, &DeliveryLog) -> Result<(), StoreError> + Send + 'static,
+    ) {
+        let (log, bounds) = (self.log.clone(), Bounds::of(&self.dedup));
+        let written = tokio::task::spawn_blocking(move || change(bounds, &log)).await;
+        self.outcome(written.unwrap_or_else(|e| Err(StoreError::Database(e.to_string()))));
+    }
+
+    /// Warns once when the database starts failing, and says when it works again.
+    fn outcome(&self, result: Result<(), StoreError>) {
+        match result {
+            Ok(()) => {
+                if self.failing.swap(false, Ordering::Relaxed) {
+                    tracing::info!("deliveries are remembered across restarts again");
+                }
+            }
+            Err(error) => {
+                if !self.failing.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        "deliveries are remembered only until gongan stops: {error}; a \
+                         tool's retry after a restart may play again"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// How long and how many deliveries are remembered: the dedup's bounds, which the
+/// database is kept to as well.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    window: Duration,
+    capacity: usize,
+}
+
+impl Bounds {
+    fn of(dedup: &Dedup) -> Bounds {
+        Bounds {
+            window: dedup.window(),
+            capacity: dedup.capacity(),
         }
     }
 
-    fn failed(&self, error: &StoreError) {
-        if !self.failing.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                "deliveries are remembered only until gongan stops: {error}; a tool's retry \
-                 after a restart may play again"
-            );
-        }
+    /// The earliest a delivery still remembered at `now` can have come.
+    fn oldest_kept(self, now: SystemTime) -> SystemTime {
+        now.checked_sub(self.window)
+            .unwrap_or(SystemTime::UNIX_EPOCH)
     }
 
-    fn recovered(&self) {
-        if self.failing.swap(false, Ordering::Relaxed) {
-            tracing::info!("deliveries are remembered across restarts again");
-        }
+    fn prune(self, log: &DeliveryLog, now: SystemTime) -> Result<(), StoreError> {
+        log.prune(self.oldest_kept(now), self.capacity).map(drop)
     }
 }
 
 #[cfg(test)]
 mod test {
-    use std::time::Duration;
-
     use super::*;
     use crate::store::Database;
 
