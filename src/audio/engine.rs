@@ -8,11 +8,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use rtrb::{Consumer, Producer, PushError, RingBuffer};
 use serde::Serialize;
 use thiserror::Error;
 
+use self::history::{History, Mark};
 use super::frame::Frame;
 use super::host_time::HostTime;
 use super::limiter::Limiter;
@@ -20,6 +22,7 @@ use super::output_clock::{Observation, OutputClock, TimingPoint};
 use super::sound::Sound;
 use super::voice::{FadeReason, Voice, VoiceEnd};
 
+mod history;
 #[cfg(test)]
 mod test;
 mod volume;
@@ -210,6 +213,7 @@ pub fn engine(config: EngineConfig) -> (Controller, Renderer) {
         },
         next_id: 0,
         volume: Volume::default(),
+        rewriting: None,
     };
     let renderer = Renderer {
         commands: command_rx,
@@ -227,6 +231,7 @@ pub fn engine(config: EngineConfig) -> (Controller, Renderer) {
         limiter: Limiter::new(config.sample_rate),
         master: MasterGain::new(config.sample_rate),
         sample_rate: config.sample_rate,
+        history: None,
     };
     (controller, renderer)
 }
@@ -246,6 +251,16 @@ pub struct Controller {
     next_id: u64,
     /// The volume last sent to the renderer.
     volume: Volume,
+    /// Set by an output that can overwrite audio it already handed on.
+    rewriting: Option<Rewriting>,
+}
+
+/// How an output that rewrites queued audio (see [`Renderer::rewrite`]) wants to be used.
+struct Rewriting {
+    /// How long before a frame is heard the output can still change it.
+    lead: Duration,
+    /// Tells the output that a sound was scheduled inside audio it has handed on.
+    wake: Box<dyn Fn() + Send>,
 }
 
 impl Controller {
@@ -293,6 +308,11 @@ impl Controller {
             })
             .map_err(|_| EngineError::QueueFull)?;
         self.next_id += 1;
+        if let Some(rewriting) = &self.rewriting
+            && at < self.now()
+        {
+            (rewriting.wake)();
+        }
         Ok(id)
     }
 
@@ -334,6 +354,29 @@ impl Controller {
     #[must_use]
     pub fn now(&self) -> Frame {
         self.clock.now()
+    }
+
+    /// For an output that can still change audio it has handed on until `lead` before it
+    /// is heard (see [`Renderer::rewrite`]): sounds may then be scheduled inside that
+    /// audio, and `wake` is called after each one is, so the output rewrites at once.
+    pub fn set_rewriting(&mut self, lead: Duration, wake: impl Fn() + Send + 'static) {
+        self.rewriting = Some(Rewriting {
+            lead,
+            wake: Box::new(wake),
+        });
+    }
+
+    /// The earliest frame a sound scheduled now can start at: the next one to be rendered,
+    /// or for an output that rewrites, the first it can still change.
+    fn earliest_frame(&self) -> Frame {
+        let rendered = self.now();
+        match &self.rewriting {
+            Some(rewriting) => self
+                .output_clock
+                .frame_at(HostTime::now() + rewriting.lead)
+                .map_or(rendered, |frame| frame.min(rendered)),
+            None => rendered,
+        }
     }
 
     /// A shareable read-only handle on the frame clock.
@@ -380,14 +423,14 @@ impl Controller {
     pub fn frame_for(&self, instant: HostTime) -> Option<Frame> {
         self.output_clock
             .frame_at(instant)
-            .filter(|frame| *frame >= self.now())
+            .filter(|frame| *frame >= self.earliest_frame())
     }
 
     /// When the next frame to be rendered will be heard: the earliest a sound scheduled
     /// now can sound.
     #[must_use]
     pub fn earliest_heard(&self) -> HostTime {
-        self.output_clock.heard_at(self.now())
+        self.output_clock.heard_at(self.earliest_frame())
     }
 
     /// Takes every report the renderer has sent since the last call, in order, and frees
@@ -422,9 +465,12 @@ pub struct Renderer {
     limiter: Limiter,
     master: MasterGain,
     sample_rate: u32,
+    /// Kept for an output that can overwrite audio it handed on; `None` otherwise.
+    history: Option<History>,
 }
 
 /// The master gain as the renderer applies it, moving linearly to each new target.
+#[derive(Clone)]
 struct MasterGain {
     current: f32,
     target: f32,
@@ -464,18 +510,31 @@ impl MasterGain {
             return;
         }
         for frame in block.chunks_exact_mut(2) {
-            if self.ramp_left > 0 {
-                self.ramp_left -= 1;
-                // The last step lands exactly on the target, free of rounding drift.
-                self.current = if self.ramp_left == 0 {
-                    self.target
-                } else {
-                    self.current + self.step
-                };
-            }
-            frame[0] *= self.current;
-            frame[1] *= self.current;
+            let gain = self.next();
+            frame[0] *= gain;
+            frame[1] *= gain;
         }
+    }
+
+    /// Moves on by `frames` as [`MasterGain::apply`] would, without a block.
+    fn advance(&mut self, frames: u64) {
+        for _ in 0..frames.min(u64::from(self.ramp_left)) {
+            self.next();
+        }
+    }
+
+    /// The gain of the next frame.
+    fn next(&mut self) -> f32 {
+        if self.ramp_left > 0 {
+            self.ramp_left -= 1;
+            // The last step lands exactly on the target, free of rounding drift.
+            self.current = if self.ramp_left == 0 {
+                self.target
+            } else {
+                self.current + self.step
+            };
+        }
+        self.current
     }
 }
 
@@ -498,6 +557,92 @@ impl Renderer {
     #[must_use]
     pub fn sample_rate(&self) -> u32 {
         self.sample_rate
+    }
+
+    /// Keeps the last `frames` of the mix, so that [`Renderer::rewrite`] can change audio
+    /// already rendered but not yet heard. Allocates: call it before the stream runs.
+    pub fn keep_history(&mut self, frames: usize) {
+        self.history = Some(History::new(frames, self.position));
+    }
+
+    /// Starts the sounds that became due inside audio already rendered, no earlier than
+    /// `earliest`, and writes the frames that changed — from the returned frame up to
+    /// [`Renderer::position`] — into the start of `out` (interleaved stereo). `None` when
+    /// nothing was due there. Real-time safe like [`Renderer::render`].
+    ///
+    /// # Panics
+    /// If `out` holds fewer than twice the frames given to [`Renderer::keep_history`].
+    pub fn rewrite(&mut self, earliest: Frame, out: &mut [f32]) -> Option<Frame> {
+        let capacity = self.history.as_ref()?.capacity();
+        assert!(out.len() >= 2 * capacity, "rewrite: `out` too short");
+        self.take_commands();
+        let history = self.history.as_ref()?;
+        let end = self.position;
+        let floor = history.earliest()?.max(earliest.0);
+        // The first frame a due sound can start at; nothing due, nothing to rewrite.
+        let from = self
+            .scheduled
+            .iter()
+            .filter(|s| s.at.0 < end)
+            .map(|s| s.at.0.max(floor))
+            .min()
+            .filter(|from| *from < end)?;
+        let mark = history.mark_before(from)?.clone();
+        let (mut limiter, mut master) = (mark.limiter, mark.master);
+        // The gain and limiter as they stood at `from`: run again over the kept mix.
+        let lead_in = &mut out[..2 * (from - mark.frame) as usize];
+        history.read(mark.frame, lead_in);
+        limiter.process(lead_in);
+        master.advance(from - mark.frame);
+        let at_from = Mark {
+            frame: from,
+            limiter: limiter.clone(),
+            master: master.clone(),
+        };
+        // The new sounds alone, through the gain as it was...
+        let block = &mut out[..2 * (end - from) as usize];
+        block.fill(0.0);
+        self.start_inside(from, end, block);
+        master.apply(block);
+        // ...added to the kept mix, and the sum limited again: the frames to hand on.
+        let history = self.history.as_mut().expect("checked above");
+        history.add(from, block);
+        history.read(from, block);
+        limiter.process(block);
+        history.remark(at_from);
+        self.limiter = limiter;
+        Some(Frame(from))
+    }
+
+    /// Starts every scheduled sound due before `end` inside the already rendered frames
+    /// `[from, end)`, rendering them alone into `block` (which starts at `from`); they play
+    /// on from `end` in the next blocks.
+    fn start_inside(&mut self, from: u64, end: u64, block: &mut [f32]) {
+        while let Some(i) = self.scheduled.iter().position(|s| s.at.0 < end) {
+            let s = self.scheduled.remove(i);
+            let start = s.at.0.max(from);
+            self.make_room();
+            let mut voice = Voice::new(s.id, s.sound, s.gain, start, (start - from) as usize);
+            self.report(
+                Some(EngineEvent::Started {
+                    id: s.id,
+                    frame: Frame(start),
+                    requested: s.at,
+                }),
+                None,
+            );
+            match voice.render(block) {
+                VoiceEnd::Playing => self.voices.push(voice),
+                VoiceEnd::Finished(at) => {
+                    let event = EngineEvent::Finished {
+                        id: voice.id,
+                        frame: Frame(from + at as u64),
+                    };
+                    self.report(Some(event), Some(voice.sound));
+                }
+                VoiceEnd::Faded(_, _) => self.report(None, Some(voice.sound)),
+            }
+        }
     }
 
     /// Voices sounding now (including ones fading out).
@@ -549,7 +694,13 @@ impl Renderer {
             });
             self.report(event, Some(voice.sound));
         }
+        if let Some(history) = self.history.as_mut() {
+            history.mark(self.position, &self.limiter, &self.master);
+        }
         self.master.apply(block);
+        if let Some(history) = self.history.as_mut() {
+            history.record(block);
+        }
         self.limiter.process(block);
         self.position += frames as u64;
         self.shared.position.store(self.position, Ordering::Release);

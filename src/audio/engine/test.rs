@@ -408,3 +408,165 @@ fn a_new_volume_mid_ramp_goes_on_from_the_current_gain() {
     assert!(last < 0.5 && next > last, "{last} then {next}");
     assert!(next - last < 0.01, "jumped from {last} to {next}");
 }
+
+/// A loud bed (so the limiter works) and a sound scheduled at `late_at` frames: rendered
+/// once with the sound known from the start, once with it scheduled only after the blocks
+/// covering `late_at` were rendered and then written into them by [`Renderer::rewrite`].
+/// Returns both outputs from the rewrite's first frame on, and where the rewrite began.
+fn with_and_without_rewrite(
+    block: usize,
+    late_at: u64,
+    volume_db: f32,
+) -> (Vec<f32>, Vec<f32>, Option<Frame>) {
+    let history = 4 * block;
+    let bed = click(20 * block, 0.8);
+    let cue = click(3 * block, 0.7);
+    let rendered = 2 * block + history / 2;
+
+    let (mut known, mut reference) = engine(config());
+    known.set_volume(volume(volume_db, false)).unwrap();
+    known.play(bed.clone(), Frame(5), 1.0).unwrap();
+    known.play(cue.clone(), Frame(late_at), 0.9).unwrap();
+    let expected = render(&mut reference, rendered + 4 * block, block);
+
+    let (mut late, mut renderer) = engine(config());
+    renderer.keep_history(history);
+    late.set_volume(volume(volume_db, false)).unwrap();
+    late.play(bed, Frame(5), 1.0).unwrap();
+    let mut actual = render(&mut renderer, rendered, block);
+    late.play(cue, Frame(late_at), 0.9).unwrap();
+    let mut out = vec![0.0; 2 * history];
+    let from = renderer.rewrite(Frame(0), &mut out);
+    if let Some(from) = from {
+        let from = from.0 as usize;
+        actual[2 * from..].copy_from_slice(&out[..2 * (rendered - from)]);
+    }
+    actual.extend(render(&mut renderer, 4 * block, block));
+    (expected, actual, from)
+}
+
+proptest! {
+    /// A sound written into audio already rendered sounds exactly as if it had been
+    /// scheduled there all along — through the master gain and the limiter, and on into
+    /// the blocks after — wherever it falls among the blocks.
+    #[test]
+    fn a_rewrite_sounds_as_if_the_sound_had_been_there_all_along(
+        block in prop::sample::select(vec![64usize, 441, 480]),
+        back in 1u64..1000,
+    ) {
+        let rendered = 2 * block as u64 + 2 * block as u64;
+        let late_at = rendered - back.min(2 * block as u64);
+        let (expected, actual, from) = with_and_without_rewrite(block, late_at, 0.0);
+        prop_assert_eq!(from, Some(Frame(late_at)));
+        prop_assert!(expected.iter().any(|s| s.abs() >= Limiter::DEFAULT_THRESHOLD - 1e-6));
+        prop_assert_eq!(expected, actual);
+    }
+}
+
+#[test]
+fn a_rewrite_under_a_ramping_volume_follows_the_ramp() {
+    let (expected, actual, from) = with_and_without_rewrite(480, 1500, -6.0);
+    assert_eq!(from, Some(Frame(1500)));
+    let worst = expected
+        .iter()
+        .zip(&actual)
+        .map(|(e, a)| (e - a).abs())
+        .fold(0.0f32, f32::max);
+    // The gain multiplies the new sound on its own instead of in the sum: rounding only.
+    assert!(worst < 1e-6, "differs by {worst}");
+}
+
+#[test]
+fn a_rewrite_never_reaches_before_what_the_output_can_still_change() {
+    let (mut controller, mut renderer) = engine(config());
+    renderer.keep_history(960);
+    render(&mut renderer, 960, 480);
+    controller.play(click(32, 0.5), Frame(100), 1.0).unwrap();
+    let mut out = vec![0.0; 2 * 960];
+    // The output can change frames from 700 on: the sound starts there, late, and says so.
+    assert_eq!(renderer.rewrite(Frame(700), &mut out), Some(Frame(700)));
+    assert_eq!(out[0], 0.5);
+    assert_eq!(
+        controller.events(),
+        vec![
+            EngineEvent::Started {
+                id: VoiceId(0),
+                frame: Frame(700),
+                requested: Frame(100)
+            },
+            // Short enough to end inside the rewritten frames, and reported so.
+            EngineEvent::Finished {
+                id: VoiceId(0),
+                frame: Frame(732)
+            }
+        ]
+    );
+}
+
+#[test]
+fn nothing_due_inside_the_rendered_audio_leaves_it_alone() {
+    let (mut controller, mut renderer) = engine(config());
+    let mut out = vec![0.0; 2 * 960];
+    // No history kept: this renderer's output cannot rewrite.
+    render(&mut renderer, 960, 480);
+    controller.play(click(32, 0.5), Frame(500), 1.0).unwrap();
+    assert_eq!(renderer.rewrite(Frame(0), &mut out), None);
+
+    let (mut controller, mut renderer) = engine(config());
+    renderer.keep_history(960);
+    render(&mut renderer, 960, 480);
+    // Due only after what was rendered: the next block starts it, on its frame.
+    controller.play(click(32, 0.5), Frame(1000), 1.0).unwrap();
+    assert_eq!(renderer.rewrite(Frame(0), &mut out), None);
+    let next = render(&mut renderer, 480, 480);
+    assert_eq!(first_nonzero_frame(&next), Some(40));
+    // And the output can change nothing any more: the sound waits for the next block.
+    controller.play(click(32, 0.5), Frame(1200), 1.0).unwrap();
+    assert_eq!(renderer.rewrite(Frame(1440), &mut out), None);
+    assert_eq!(
+        first_nonzero_frame(&render(&mut renderer, 480, 480)),
+        Some(0)
+    );
+}
+
+#[test]
+fn a_sound_scheduled_inside_queued_audio_wakes_a_rewriting_output() {
+    let (mut controller, mut renderer) = engine(config());
+    let woken = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = woken.clone();
+    controller.set_rewriting(Duration::from_millis(4), move || {
+        count.fetch_add(1, Ordering::Relaxed);
+    });
+    render(&mut renderer, 960, 480);
+    // Ahead of the rendered audio: the next block plays it, no need to wake anyone.
+    controller.play(click(8, 0.5), Frame(2000), 1.0).unwrap();
+    assert_eq!(woken.load(Ordering::Relaxed), 0);
+    controller.play(click(8, 0.5), Frame(500), 1.0).unwrap();
+    assert_eq!(woken.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn a_rewriting_output_lets_sounds_start_inside_audio_it_has_handed_on() {
+    let (mut controller, mut renderer) = engine(config());
+    // Frame 0 was heard 10 ms ago; 960 frames (20 ms) are rendered, so 10 ms are queued.
+    let mut block = vec![0.0; 2 * 960];
+    renderer.render_heard(&mut block, HostTime::now() - Duration::from_millis(10));
+    controller.sync_clock();
+    let queued_end = controller.earliest_heard();
+    assert!(
+        controller
+            .frame_for(HostTime::now() + Duration::from_millis(5))
+            .is_none()
+    );
+
+    controller.set_rewriting(Duration::from_millis(4), || {});
+    let earliest = controller.earliest_heard();
+    assert!(
+        earliest < queued_end,
+        "the rewriting output is not heard sooner"
+    );
+    let soon = controller
+        .frame_for(HostTime::now() + Duration::from_millis(5))
+        .expect("a frame inside the queued audio");
+    assert!((700..900).contains(&soon.0), "{soon:?}");
+}
