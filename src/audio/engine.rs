@@ -368,7 +368,8 @@ impl Controller {
 
     /// The earliest frame a sound scheduled now can start at: the next one to be rendered,
     /// or for an output that rewrites, the first it can still change.
-    fn earliest_frame(&self) -> Frame {
+    #[must_use]
+    pub fn earliest_frame(&self) -> Frame {
         let rendered = self.now();
         match &self.rewriting {
             Some(rewriting) => self

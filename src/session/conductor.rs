@@ -642,7 +642,7 @@ impl Conductor {
                 .controller
                 .output_clock()
                 .frame_at(heard)
-                .unwrap_or(self.controller.now()),
+                .unwrap_or(self.controller.earliest_frame()),
             in_seconds: ahead.as_secs_f64(),
             heard_at: rfc3339(utc + ahead),
             coalesced,
@@ -652,11 +652,11 @@ impl Conductor {
     /// Hands a cue to the engine, at the frame heard at its instant.
     fn send_cue(&mut self, cue: PendingCue) -> Result<(), ConductorError> {
         let frame = match cue.at {
-            None => self.controller.now(),
+            None => self.controller.earliest_frame(),
             Some(at) => match self.controller.frame_for(at) {
                 Some(frame) => frame,
                 None if self.controller.earliest_heard() <= at + LATE_TOLERANCE => {
-                    self.controller.now()
+                    self.controller.earliest_frame()
                 }
                 None => {
                     tracing::warn!(

@@ -531,7 +531,7 @@ impl Runner {
             // Already rendered: it can only start at the next block, which is heard at
             // `earliest_heard`; within the tolerance that is still on time.
             None if engine.earliest_heard() <= instant + LATE_TOLERANCE => {
-                Placement::At(engine.now())
+                Placement::At(engine.earliest_frame())
             }
             None => Placement::Missed,
         }
