@@ -15,7 +15,9 @@
 //! Options: `--minutes N` (A's length, default 5), `--segment-seconds S` (A's segments,
 //! lancaran at full density, default 24: 16 strokes each), `--cues N` (B, per player and
 //! phase, default 150), `--no-stress` (A without `stress-ng --cpu 2`), `--latency MS`
-//! (passed to `gongan serve --latency`), `--out DIR` (where the per-stroke tables, the
+//! (passed to `gongan serve --latency`), `--output device|pulse` (passed to `gongan serve
+//! --output`, default `device`: cpal; `pulse` is PulseAudio's own protocol, which writes a
+//! cue asked for now into the audio already queued), `--out DIR` (where the per-stroke tables, the
 //! server's log and the summary go; default `target/bench-sound-path/MODE-UNIXTIME`).
 //!
 //! ## The sound
@@ -121,13 +123,15 @@ struct Options {
     cues: usize,
     stress: bool,
     latency: Option<u64>,
+    /// `gongan serve --output`: `device` (cpal) or `pulse` (PulseAudio's own protocol).
+    output: String,
     out: Option<PathBuf>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: scripts/bench-sound-path strokes|cues [--minutes N] [--segment-seconds S] \
-         [--cues N] [--no-stress] [--latency MS] [--out DIR]"
+         [--cues N] [--no-stress] [--latency MS] [--output device|pulse] [--out DIR]"
     );
     std::process::exit(2)
 }
@@ -140,6 +144,7 @@ fn options() -> Option<Options> {
         cues: 150,
         stress: true,
         latency: None,
+        output: "device".into(),
         out: None,
     };
     // `cargo bench` adds `--bench`; it means nothing here.
@@ -164,6 +169,7 @@ fn options() -> Option<Options> {
             "--latency" => {
                 options.latency = Some(value(&mut args, &arg).parse().unwrap_or_else(|_| usage()))
             }
+            "--output" => options.output = value(&mut args, &arg),
             "--out" => options.out = Some(value(&mut args, &arg).into()),
             _ => usage(),
         }
@@ -288,7 +294,7 @@ impl Server {
             .unwrap_or_else(|| env!("CARGO_BIN_EXE_gongan").into());
         let mut command = Command::new(binary);
         command
-            .args(["serve", "--output", "device", "--bind"])
+            .args(["serve", "--output", &options.output, "--bind"])
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data-dir")
             .arg(&data)
@@ -1406,11 +1412,12 @@ async fn cues(options: &Options, out: &Path, pack: &Path) -> String {
     let _ = writeln!(
         s,
         "machine: idle phase {} → {}; stressed phase (stress-ng --cpu 2) {} → {} (others \
-         build and test on the same 2 cores); server latency_ms {}{}",
+         build and test on the same 2 cores); --output {}, server latency_ms {}{}",
         loads[0],
         loads[1],
         loads[2],
         loads[3],
+        options.output,
         health["latency_ms"],
         options
             .latency

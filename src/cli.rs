@@ -87,7 +87,7 @@ enum Command {
     Run {
         /// A plan file (TOML), or a template's or saved plan's id (see `gongan plans`).
         plan: String,
-        /// Where the sound goes: device, device:NAME or null.
+        /// Where the sound goes: device, device:NAME, pulse, pulse:SINK or null.
         #[arg(long, short, default_value = "device")]
         output: OutputSpec,
         /// Compress time: 2 plays twice as fast.
@@ -201,7 +201,7 @@ enum PackCommand {
         /// The pack: `default` (built in), an installed pack's name, or a folder.
         #[arg(default_value = pack_arg::DEFAULT, value_name = "PACK")]
         pack: String,
-        /// Where the sound goes: device, device:NAME, null or wav:PATH.
+        /// Where the sound goes: device, device:NAME, pulse, pulse:SINK, null or wav:PATH.
         #[arg(long, short, default_value = "device")]
         output: OutputSpec,
         /// Only these instruments (comma-separated).

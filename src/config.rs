@@ -40,7 +40,7 @@ const MAX_CONFIG_BYTES: u64 = 64 * 1024;
 ///
 /// ```toml
 /// bind = "127.0.0.1:7070"
-/// output = "device"            # device | device:NAME | null
+/// output = "device"            # device | device:NAME | pulse | pulse:SINK | null
 /// latency_ms = 40              # audio queued ahead of the sound card, 2 to 500
 /// pack = "default"             # an installed pack's name, or a folder
 /// data_dir = "/var/lib/gongan"
@@ -268,7 +268,7 @@ pub enum ConfigError {
     #[error("{0}")]
     Output(String),
     /// A `wav:` output for the server.
-    #[error("the server plays in real time: use --output device, device:NAME or null")]
+    #[error("the server plays in real time: use --output device, device:NAME, pulse or null")]
     OfflineOutput,
     /// `--pack` is neither a name nor a folder.
     #[error(

@@ -1,6 +1,9 @@
 //! Outputs: what drives the renderer and where its audio goes.
 //!
 //! - `device` / `device:NAME` — the sound card through cpal; the real-time path.
+//! - `pulse` / `pulse:SINK` — a PulseAudio sink through PulseAudio's own protocol, which
+//!   lets a cue asked for now be written into the audio already queued (heard in a few
+//!   milliseconds, not after the whole queue).
 //! - `null` — renders at real-time pace and discards the audio; the fallback when no sound
 //!   card can be opened, so a server keeps its clock and its API without one.
 //! - `wav:PATH` — renders offline, as fast as the CPU allows, into a WAV file.
@@ -18,6 +21,7 @@ mod null;
 mod outage;
 mod pipe;
 mod priority;
+mod pulse;
 mod wav;
 
 use std::fmt;
@@ -32,6 +36,7 @@ use tokio::sync::watch;
 pub use device::{DeviceInfo, DeviceOutput, STALL, STARTUP, list_devices};
 pub use null::NullOutput;
 pub use pipe::{PIPE_RATE, PipeOutput, QUEUE as PIPE_QUEUE};
+pub use pulse::PulseOutput;
 pub use wav::WavOutput;
 
 use super::engine::{Controller, EngineConfig, engine};
@@ -41,6 +46,10 @@ use super::engine::{Controller, EngineConfig, engine};
 pub enum OutputSpec {
     /// The default sound card (`None`) or the one whose name contains the given text.
     Device(Option<String>),
+    /// A PulseAudio sink — the default one (`None`) or the one of that name — through
+    /// PulseAudio's own protocol: a cue asked for now is written into the audio already
+    /// queued, so it is heard in a few milliseconds instead of after the queue.
+    Pulse(Option<String>),
     /// Real-time pace, audio discarded.
     Null,
     /// An offline render into this WAV file.
@@ -90,6 +99,10 @@ impl FromStr for OutputSpec {
         match s.split_once(':') {
             None if s == "device" => Ok(OutputSpec::Device(None)),
             None if s == "null" => Ok(OutputSpec::Null),
+            None if s == "pulse" => Ok(OutputSpec::Pulse(None)),
+            Some(("pulse", sink)) if !sink.is_empty() => {
+                Ok(OutputSpec::Pulse(Some(sink.to_owned())))
+            }
             Some(("device", name)) if !name.is_empty() => {
                 Ok(OutputSpec::Device(Some(name.to_owned())))
             }
@@ -105,6 +118,8 @@ impl fmt::Display for OutputSpec {
         match self {
             OutputSpec::Device(None) => f.write_str("device"),
             OutputSpec::Device(Some(name)) => write!(f, "device:{name}"),
+            OutputSpec::Pulse(None) => f.write_str("pulse"),
+            OutputSpec::Pulse(Some(sink)) => write!(f, "pulse:{sink}"),
             OutputSpec::Null => f.write_str("null"),
             OutputSpec::Wav(path) => write!(f, "wav:{}", path.display()),
             OutputSpec::Pipe { path, buffer } if *buffer == SNAPCAST_BUFFER => {
@@ -241,7 +256,7 @@ impl OutputHealth {
 pub enum OutputError {
     /// The `--output` text is not one of the known forms.
     #[error(
-        "unknown output '{0}': use device, device:NAME, null, pipe:PATH[?buffer=MS] or wav:PATH"
+        "unknown output '{0}': use device, device:NAME, pulse, pulse:SINK, null, pipe:PATH[?buffer=MS] or wav:PATH"
     )]
     Spec(String),
     /// The `buffer` of a `pipe:` output is not a number of milliseconds in range.
@@ -283,6 +298,8 @@ pub enum OutputError {
 pub enum RunningOutput {
     /// The sound card.
     Device(DeviceOutput),
+    /// A PulseAudio sink, through PulseAudio's own protocol.
+    Pulse(PulseOutput),
     /// The paced null output.
     Null(NullOutput),
     /// A FIFO for Snapcast.
@@ -294,7 +311,8 @@ impl RunningOutput {
     #[must_use]
     pub fn kind(&self) -> OutputKind {
         match self {
-            RunningOutput::Device(_) => OutputKind::Device,
+            // A sound card to everyone watching, whichever way gongan reaches it.
+            RunningOutput::Device(_) | RunningOutput::Pulse(_) => OutputKind::Device,
             RunningOutput::Null(_) => OutputKind::Null,
             RunningOutput::Pipe(_) => OutputKind::Pipe,
         }
@@ -305,6 +323,7 @@ impl RunningOutput {
     pub fn describe(&self) -> String {
         match self {
             RunningOutput::Device(d) => d.name().to_owned(),
+            RunningOutput::Pulse(p) => format!("pulse:{}", p.name()),
             RunningOutput::Null(_) => "null".to_owned(),
             RunningOutput::Pipe(p) => format!("pipe:{}", p.path().display()),
         }
@@ -322,6 +341,7 @@ impl RunningOutput {
     pub fn health(&self) -> OutputHealth {
         match self {
             RunningOutput::Device(d) => d.health(),
+            RunningOutput::Pulse(p) => p.health(),
             RunningOutput::Null(_) => OutputHealth::Playing { recovered: None },
             RunningOutput::Pipe(p) => p.health(),
         }
@@ -334,6 +354,7 @@ impl RunningOutput {
     pub fn watch(&self) -> watch::Receiver<OutputHealth> {
         match self {
             RunningOutput::Device(d) => d.watch(),
+            RunningOutput::Pulse(p) => p.watch(),
             RunningOutput::Null(_) => watch::channel(OutputHealth::Playing { recovered: None }).1,
             RunningOutput::Pipe(p) => p.watch(),
         }
@@ -347,6 +368,7 @@ impl RunningOutput {
     pub fn latency(&self) -> Option<Duration> {
         match self {
             RunningOutput::Device(d) => d.latency(),
+            RunningOutput::Pulse(p) => p.latency(),
             RunningOutput::Null(_) => None,
             RunningOutput::Pipe(p) => p.latency(),
         }
@@ -388,6 +410,11 @@ pub fn start_with_latency(
             }
             Err(err) => Err(err),
         },
+        // Asked for by name: no quiet fallback to the null output.
+        OutputSpec::Pulse(sink) => {
+            let (controller, pulse) = PulseOutput::open(sink.as_deref(), config, latency)?;
+            Ok((controller, RunningOutput::Pulse(pulse)))
+        }
         OutputSpec::Null => start_null(config),
         OutputSpec::Pipe { path, buffer } => {
             let (controller, renderer) = engine(EngineConfig {
@@ -423,6 +450,14 @@ mod test {
         );
         assert_eq!("null".parse::<OutputSpec>().unwrap(), OutputSpec::Null);
         assert_eq!(
+            "pulse".parse::<OutputSpec>().unwrap(),
+            OutputSpec::Pulse(None)
+        );
+        assert_eq!(
+            "pulse:alsa_output.usb".parse::<OutputSpec>().unwrap(),
+            OutputSpec::Pulse(Some("alsa_output.usb".into()))
+        );
+        assert_eq!(
             "wav:/tmp/a:b.wav".parse::<OutputSpec>().unwrap(),
             OutputSpec::Wav("/tmp/a:b.wav".into())
         );
@@ -453,6 +488,7 @@ mod test {
             "speakers",
             "wav:",
             "device:",
+            "pulse:",
             "null:x",
             "pipe:",
             "pipe:?buffer=5",
@@ -463,6 +499,8 @@ mod test {
         for spec in [
             "device",
             "device:x",
+            "pulse",
+            "pulse:gongan",
             "null",
             "wav:out.wav",
             "pipe:/tmp/snapfifo",

@@ -15,8 +15,12 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:7070]. Anything but loopback needs --token.
     #[arg(long, env = "GONGAN_BIND", value_name = "ADDR")]
     bind: Option<String>,
-    /// Where the sound goes: device, device:NAME, null, or pipe:PATH[?buffer=MS]
-    /// [default: device; null when there is no sound card].
+    /// Where the sound goes: device, device:NAME, pulse, pulse:SINK, null, or
+    /// pipe:PATH[?buffer=MS] [default: device; null when there is no sound card].
+    ///
+    /// pulse plays to PulseAudio's default sink (pulse:SINK to that one) through its own
+    /// protocol: a cue asked for now is written into the audio already queued, so it is
+    /// heard within a few milliseconds instead of after the whole --latency.
     ///
     /// pipe:PATH writes 48 kHz 16-bit stereo into the FIFO PATH (made if missing) for
     /// Snapcast's pipe source, so every room with a snapclient plays in sync; buffer is

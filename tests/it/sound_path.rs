@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gongan::audio::output::{DeviceOutput, OutputSpec, RunningOutput, start};
-use gongan::audio::{Controller, EngineConfig, EngineEvent, Frame, Sound};
+use gongan::audio::output::{DeviceOutput, Latency, OutputSpec, PulseOutput, RunningOutput, start};
+use gongan::audio::{Controller, EngineConfig, EngineEvent, Frame, HostTime, Sound};
 
 use crate::pulse::{exclusive_pulse, pull_the_plug, require_null_sink};
 use crate::recorder::{RATE, Recording, click, click_starts, dropouts};
@@ -331,4 +331,75 @@ fn the_recorder_places_a_click_after_it_was_written_and_within_a_millisecond() {
         "pacat write -> heard, median {:.3} ms: {clicks:?}",
         clicks[CLICKS / 2]
     );
+}
+
+/// Keeps the control side of `controller` current for `how_long`, as the conductor does:
+/// the output's timing reports into the clock mapping, the renderer's reports taken.
+fn keep_up(controller: &mut Controller, how_long: Duration) {
+    let until = Instant::now() + how_long;
+    while Instant::now() < until {
+        controller.sync_clock();
+        controller.events();
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Through PulseAudio's own protocol a cue asked for now is written into the audio already
+/// queued: heard within a few milliseconds, long before the 40 ms queue has played out,
+/// whole, and when the engine said it would be.
+#[test]
+fn a_cue_asked_for_now_through_pulse_is_heard_before_the_queue_plays_out() {
+    const CUES: usize = 12;
+    let _pulse = exclusive_pulse();
+    require_null_sink();
+    let recording = Recording::start();
+    let (mut controller, output) =
+        PulseOutput::open(None, EngineConfig::default(), Latency::DEFAULT)
+            .expect("PulseAudio's default sink opens");
+    let click = Arc::new(Sound::mono(controller.sample_rate(), click()).unwrap());
+    keep_up(&mut controller, Duration::from_millis(500));
+    assert_eq!(output.fault(), None);
+    let queued = output.latency().expect("the output reports its latency");
+    let mut asked = Vec::new();
+    for k in 0..CUES {
+        // 150–220 ms apart, at no fixed phase of the stream's requests.
+        keep_up(
+            &mut controller,
+            Duration::from_micros(150_000 + 7_919 * (k as u64 % 9)),
+        );
+        let now = Instant::now();
+        // As the server schedules a cue asked for now.
+        let at = controller.earliest_frame();
+        let promised = controller.output_clock().heard_at(at);
+        controller.play(click.clone(), at, 1.0).unwrap();
+        asked.push((now, promised.saturating_since(HostTime::now())));
+    }
+    keep_up(&mut controller, Duration::from_millis(300));
+    drop(output);
+    let recorded = recording.stop();
+
+    let found = click_starts(&recorded.samples);
+    assert_eq!(found.len(), CUES, "clicks heard: {found:?}");
+    let delays: Vec<f64> = asked
+        .iter()
+        .zip(&found)
+        .map(|((sent, _), heard)| (heard - recorded.clock.frame_at(*sent)) / f64::from(RATE) * 1e3)
+        .collect();
+    let promised: Vec<f64> = asked.iter().map(|(_, p)| p.as_secs_f64() * 1e3).collect();
+    println!(
+        "pulse: queue {:.1} ms; asked -> heard {delays:.2?} ms; promised {promised:.2?} ms",
+        queued.as_secs_f64() * 1e3
+    );
+    let worst = delays.iter().copied().fold(f64::MIN, f64::max);
+    assert!(
+        delays.iter().all(|d| *d > -0.5) && worst < queued.as_secs_f64() * 1e3 / 2.0,
+        "heard {delays:?} ms after being asked, with {queued:?} queued"
+    );
+    // What the engine promised is what happened, within a couple of milliseconds.
+    for (d, p) in delays.iter().zip(&promised) {
+        assert!(
+            (d - p).abs() < 3.0,
+            "heard after {d:.2} ms, promised {p:.2} ms"
+        );
+    }
 }
