@@ -9,7 +9,9 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gongan::audio::output::{DeviceOutput, Latency, OutputSpec, PulseOutput, RunningOutput, start};
+use gongan::audio::output::{
+    DeviceOutput, Latency, OutputHealth, OutputSpec, PulseOutput, RunningOutput, start,
+};
 use gongan::audio::{Controller, EngineConfig, EngineEvent, Frame, HostTime, Sound};
 
 use crate::pulse::{exclusive_pulse, pull_the_plug, require_null_sink};
@@ -402,4 +404,63 @@ fn a_cue_asked_for_now_through_pulse_is_heard_before_the_queue_plays_out() {
             "heard after {d:.2} ms, promised {p:.2} ms"
         );
     }
+}
+
+/// Waits (keeping the control side current) until `output`'s health passes `test`.
+fn wait_for_health(
+    controller: &mut Controller,
+    output: &PulseOutput,
+    what: &str,
+    test: impl Fn(&OutputHealth) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !test(&output.health()) {
+        assert!(
+            Instant::now() < deadline,
+            "not {what} after 10 s: {:?}",
+            output.health()
+        );
+        keep_up(controller, Duration::from_millis(10));
+    }
+}
+
+/// The sound server stopped and started again under a pulse output: it says it is down,
+/// reconnects by itself, and a cue asked for now afterwards is heard at once again.
+#[test]
+fn a_pulse_output_comes_back_with_its_sound_server() {
+    let _pulse = exclusive_pulse();
+    require_null_sink();
+    let (mut controller, output) =
+        PulseOutput::open(None, EngineConfig::default(), Latency::DEFAULT)
+            .expect("PulseAudio's default sink opens");
+    wait_for_health(&mut controller, &output, "playing", |h| h.fault().is_none());
+    let unplugged = pull_the_plug();
+    wait_for_health(&mut controller, &output, "degraded", |h| {
+        h.fault().is_some()
+    });
+    let rendered_while_down = controller.now();
+    drop(unplugged);
+    wait_for_health(&mut controller, &output, "playing again", |h| {
+        matches!(h, OutputHealth::Playing { recovered: Some(_) })
+    });
+    // The frame clock goes on from where it was: the same engine plays the new stream.
+    assert!(controller.now() >= rendered_while_down);
+
+    let recording = Recording::start();
+    keep_up(&mut controller, Duration::from_millis(300));
+    let click = Arc::new(Sound::mono(controller.sample_rate(), click()).unwrap());
+    let asked = Instant::now();
+    let at = controller.earliest_frame();
+    controller.play(click, at, 1.0).unwrap();
+    keep_up(&mut controller, Duration::from_millis(300));
+    assert_eq!(output.fault(), None);
+    drop(output);
+    let recorded = recording.stop();
+    let found = click_starts(&recorded.samples);
+    assert_eq!(found.len(), 1, "clicks heard: {found:?}");
+    let delay = (found[0] - recorded.clock.frame_at(asked)) / f64::from(RATE) * 1e3;
+    assert!(
+        (0.0..20.0).contains(&delay),
+        "heard {delay:.2} ms after being asked"
+    );
 }

@@ -44,7 +44,7 @@ use super::{Latency, OutputError, OutputHealth};
 use crate::audio::DEFAULT_SAMPLE_RATE;
 use crate::audio::engine::{Controller, EngineConfig, Renderer, engine};
 
-/// Frames rendered and sent at a time: a request at the default latency (10 ms) is one
+/// Frames rendered and sent at a time: a request at the default latency (20 ms) is one
 /// block; the first fill of a long queue is a few.
 const BLOCK_FRAMES: usize = 1024;
 
