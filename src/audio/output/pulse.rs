@@ -7,8 +7,8 @@
 //! offset (seek mode `PA_SEEK_RELATIVE`) lands that many bytes before the write index,
 //! and the server plays the new audio in place of the old. So when the control side
 //! schedules a sound inside audio already rendered, it wakes this output's thread, which
-//! asks the server where its read index is and has the engine render the changed frames
-//! from a little after it ([`Renderer::rewrite`]); the cue is heard after the sink's own
+//! places the server's read index (from its latency reports, interpolated) and has the
+//! engine render the changed frames from a little after it ([`Renderer::rewrite`]); the cue is heard after the sink's own
 //! latency and a few milliseconds, not after the whole queue. cpal's stream cannot do
 //! that, hence the protocol spoken here directly (the `pulseaudio` crate's `protocol`).
 //!
@@ -52,15 +52,15 @@ const BLOCK_FRAMES: usize = 1024;
 /// between answers (and the latency `/healthz` reports) fresh.
 const POLL_EVERY: Duration = Duration::from_millis(100);
 
-/// How far after the read index, as the server just reported it, a rewrite starts: the
+/// How far after the read index, as the latency reports place it, a rewrite starts: the
 /// sink takes audio in blocks and may take the next one while our rewrite is on its way.
 /// Should it have, the server makes the sink take it again (a rewind), so this is about
 /// sparing the sink that work, not about correctness.
 const REWRITE_MARGIN: Duration = Duration::from_millis(3);
 
-/// A nudge's question about the read index, its answer, and the rewrite it triggers, on
-/// one machine: well under this.
-const ROUNDTRIP: Duration = Duration::from_millis(1);
+/// From a sound scheduled to its rewrite sent: waking the output's thread and rendering
+/// the changed frames, well under this on one machine.
+const WAKE_AND_WRITE: Duration = Duration::from_millis(1);
 
 /// The renderer's history beyond the latency asked for: the server may keep a little
 /// more queued than asked (its queue is topped up a request at a time).
@@ -268,9 +268,9 @@ fn run(
 
 /// How long before it is heard a sound can still be written into the queue: the sink's
 /// latency (what it took already is out of reach), the rewrite's margin after the read
-/// index, and the roundtrip that finds the read index.
+/// index, and the time to wake up and write it.
 fn rewrite_lead(sink_latency: Duration) -> Duration {
-    sink_latency + REWRITE_MARGIN + ROUNDTRIP
+    sink_latency + REWRITE_MARGIN + WAKE_AND_WRITE
 }
 
 /// Frames of the engine's rate in `duration`.

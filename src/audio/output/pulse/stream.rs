@@ -2,12 +2,13 @@
 //! rewriting queued audio when a cue is scheduled inside it, keeping track of the server's
 //! read index, and watching that the server still asks for audio.
 //!
-//! The loop never blocks on the server: a latency report is asked for, and its answer
-//! handled when it comes (matched by its number). A rewrite is two steps for that reason:
-//! a nudge asks where the read index is, and the answer does the rewrite, from a fresh
-//! read index plus [`REWRITE_MARGIN`] so that the sink is not already taking what we
-//! overwrite. Requests for audio that arrive meanwhile wait for that answer, for at most
-//! [`HOLD_FOR_ANSWER`].
+//! The loop never blocks on the server: a latency report is asked for every
+//! [`POLL_EVERY`], and its answer handled when it comes (matched by its number). A nudge
+//! rewrites at once, from the read index as those reports place it now plus
+//! [`REWRITE_MARGIN`], so that the sink is not already taking what we overwrite. (Asking
+//! for a fresh read index first was tried: on a busy machine its answer could come after
+//! the next request for audio, which then started the cue at the end of the queue, 20 ms
+//! late; the interpolated read index is within a fraction of a millisecond.)
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -25,12 +26,9 @@ use crate::audio::{CHANNELS, DEFAULT_SAMPLE_RATE, Frame, HostTime, Renderer};
 /// lost, or the server is slow; the watchdog judges the server).
 const ANSWER_PATIENCE: Duration = Duration::from_secs(1);
 
-/// How long requests may wait for an answer about the read index (it comes within a
-/// millisecond; the queue holds tens). They wait for two: the report after the sink
-/// started, since audio rendered before it would be stamped with a guessed "heard at" and
-/// the first timing points anchor the control side's clock; and the answer that does a
-/// rewrite, since rendering first would start the new sound at the start of the block,
-/// late, instead of where it was scheduled in the queue.
+/// How long requests may wait for the report asked for when the sink started (it comes
+/// within a millisecond; the queue holds tens): audio rendered before it would be stamped
+/// with a guessed "heard at", and the first timing points anchor the control side's clock.
 const HOLD_FOR_ANSWER: Duration = Duration::from_millis(5);
 
 /// The first protocol version whose `Underflow` says where the read index stood.
@@ -101,8 +99,6 @@ struct Live {
     /// The periodic latency question, and when the next is due.
     poll: Option<Question>,
     next_poll: Instant,
-    /// The question whose answer does a rewrite.
-    rewrite: Option<Question>,
     /// Requests wait for the report asked for when the sink started at this instant.
     started: Option<Instant>,
 }
@@ -124,7 +120,6 @@ pub(super) fn play(connection: Connection, info: StreamInfo, cx: &mut Context<'_
         watchdog: Watchdog::new(now),
         poll: None,
         next_poll: now,
-        rewrite: None,
         started: None,
         connection,
         info,
@@ -192,7 +187,7 @@ impl Live {
 
     fn handle(&mut self, event: Event, cx: &mut Context<'_>) -> Result<(), String> {
         match event {
-            Event::Nudge => self.ask_for_rewrite(),
+            Event::Nudge => self.rewrite(cx),
             // The last words of a connection given up on.
             Event::Server { connection, .. } if connection != self.connection.id() => Ok(()),
             Event::Server { message, .. } => match message {
@@ -282,14 +277,10 @@ impl Live {
     /// Until when requests wait for an answer about the read index, as of `now`; `None`
     /// when they need not (see [`HOLD_FOR_ANSWER`]).
     fn held_until(&self, now: Instant) -> Option<Instant> {
-        let after_start = self.started.filter(|_| self.poll.is_some());
-        let for_rewrite = self.rewrite.map(|question| question.sent);
-        [after_start, for_rewrite]
-            .into_iter()
-            .flatten()
+        self.started
+            .filter(|_| self.poll.is_some())
             .map(|since| since + HOLD_FOR_ANSWER)
             .filter(|until| now < *until)
-            .max()
     }
 
     /// Renders what the server asked for, unless requests wait for an answer now.
@@ -309,16 +300,6 @@ impl Live {
         }
         self.poll = Some(self.ask_latency()?);
         self.next_poll = now + POLL_EVERY;
-        Ok(())
-    }
-
-    /// A sound was scheduled: asks where the read index is, to rewrite from there when
-    /// the answer comes. One question serves every nudge until it is answered: the
-    /// rewrite takes all the sounds scheduled by then.
-    fn ask_for_rewrite(&mut self) -> Result<(), String> {
-        if !Question::pending(self.rewrite, Instant::now()) {
-            self.rewrite = Some(self.ask_latency()?);
-        }
         Ok(())
     }
 
@@ -342,18 +323,10 @@ impl Live {
         body: Result<Vec<u8>, PulseError>,
         cx: &mut Context<'_>,
     ) -> Result<(), String> {
-        let is = |question: Option<Question>| question.filter(|q| q.seq == seq);
-        let (question, rewrite) = match (is(self.poll), is(self.rewrite)) {
-            (Some(question), _) => {
-                self.poll = None;
-                (question, false)
-            }
-            (None, Some(question)) => {
-                self.rewrite = None;
-                (question, true)
-            }
-            (None, None) => return Ok(()),
+        let Some(question) = self.poll.filter(|q| q.seq == seq) else {
+            return Ok(());
         };
+        self.poll = None;
         let received = Instant::now();
         let report = match body
             .map(|body| read_reply::<PlaybackLatency>(&body, self.connection.version()))
@@ -380,9 +353,6 @@ impl Live {
         };
         self.clock.measured(measurement, question.sent, received);
         cx.report.measured(measurement.latency(DEFAULT_SAMPLE_RATE));
-        if rewrite {
-            self.rewrite(cx)?;
-        }
         self.catch_up(received, cx)
     }
 
