@@ -622,16 +622,7 @@ impl Renderer {
         while let Some(i) = self.scheduled.iter().position(|s| s.at.0 < end) {
             let s = self.scheduled.remove(i);
             let start = s.at.0.max(from);
-            self.make_room();
-            let mut voice = Voice::new(s.id, s.sound, s.gain, start, (start - from) as usize);
-            self.report(
-                Some(EngineEvent::Started {
-                    id: s.id,
-                    frame: Frame(start),
-                    requested: s.at,
-                }),
-                None,
-            );
+            let mut voice = self.start_voice(s, start, (start - from) as usize);
             match voice.render(block) {
                 VoiceEnd::Playing => self.voices.push(voice),
                 VoiceEnd::Finished(at) => {
@@ -777,23 +768,24 @@ impl Renderer {
                     continue;
                 }
             }
-            self.make_room();
-            self.voices.push(Voice::new(
-                s.id,
-                s.sound,
-                s.gain,
-                start,
-                (start - self.position) as usize,
-            ));
-            self.report(
-                Some(EngineEvent::Started {
-                    id: s.id,
-                    frame: Frame(start),
-                    requested: s.at,
-                }),
-                None,
-            );
+            let voice = self.start_voice(s, start, (start - self.position) as usize);
+            self.voices.push(voice);
         }
+    }
+
+    /// Makes room for `s` and reports it started at frame `start`, `delay` frames into the
+    /// block it is about to be rendered into.
+    fn start_voice(&mut self, s: Scheduled, start: u64, delay: usize) -> Voice {
+        self.make_room();
+        self.report(
+            Some(EngineEvent::Started {
+                id: s.id,
+                frame: Frame(start),
+                requested: s.at,
+            }),
+            None,
+        );
+        Voice::new(s.id, s.sound, s.gain, start, delay)
     }
 
     /// Keeps the number of sounding voices under the cap: the quietest (then oldest)
