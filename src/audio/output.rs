@@ -16,6 +16,7 @@
 //! device by itself, carrying on with the same renderer, until it plays again.
 
 mod device;
+mod live;
 mod meter;
 mod null;
 mod outage;

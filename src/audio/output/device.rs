@@ -29,7 +29,6 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
@@ -39,6 +38,7 @@ use cpal::{
 use serde::Serialize;
 use tokio::sync::watch;
 
+use super::live::LiveThread;
 use super::meter::LatencyMeter;
 use super::outage::{Episode, reopen_delay};
 use super::priority::raise_priority_of_this_thread;
@@ -68,10 +68,6 @@ const WATCH_EVERY: Duration = Duration::from_millis(50);
 
 /// How long a dropped stream may take to give the renderer back.
 const GIVE_BACK: Duration = Duration::from_secs(5);
-
-/// How long dropping a [`DeviceOutput`] waits for its thread before leaving it behind (a
-/// sound server that hangs can hold a stream's teardown).
-const STOP_WAIT: Duration = Duration::from_secs(3);
 
 /// Distinct errors kept between two looks at the stream; more are not logged.
 const MAX_PENDING_ERRORS: usize = 16;
@@ -141,12 +137,7 @@ pub fn list_devices() -> Result<Vec<DeviceInfo>, OutputError> {
 /// stops both.
 pub struct DeviceOutput {
     name: String,
-    health: watch::Receiver<OutputHealth>,
-    meter: Arc<LatencyMeter>,
-    stop: Option<mpsc::Sender<()>>,
-    /// Disconnects when the supervisor's thread ends (in a mutex: receivers are not `Sync`).
-    done: Mutex<mpsc::Receiver<()>>,
-    thread: Option<JoinHandle<()>>,
+    live: LiveThread,
 }
 
 impl DeviceOutput {
@@ -172,43 +163,36 @@ impl DeviceOutput {
         latency: Latency,
     ) -> Result<(Controller, DeviceOutput), OutputError> {
         let (opened_tx, opened_rx) = mpsc::channel();
-        let (stop_tx, stop_rx) = mpsc::channel::<()>();
-        let (done_tx, done_rx) = mpsc::channel::<()>();
-        let (health_tx, health_rx) = watch::channel(OutputHealth::Playing { recovered: None });
-        let meter = Arc::new(LatencyMeter::default());
-        let thread_meter = meter.clone();
         let wanted = name.map(str::to_owned);
-        let thread = std::thread::Builder::new()
-            .name("gongan-device-output".into())
-            .spawn(move || {
-                let _done = done_tx;
-                raise_priority_of_this_thread();
-                let (home, returned) = mpsc::channel();
-                let opened = open_first(wanted.as_deref(), config, latency, &home, &thread_meter);
-                let live = match opened {
-                    Ok((controller, live)) => {
-                        let _ = opened_tx.send(Ok((controller, live.device.clone())));
-                        live
-                    }
-                    Err(err) => {
-                        let _ = opened_tx.send(Err(err));
-                        return;
-                    }
-                };
-                Supervisor {
-                    wanted,
-                    latency,
-                    home,
-                    returned,
-                    health: health_tx,
-                    meter: thread_meter,
-                    stop: stop_rx,
-                    episode: Episode::default(),
-                    last_error: None,
+        let live = LiveThread::spawn("the sound card", "gongan-device-output", move |ends| {
+            let _done = ends.done;
+            raise_priority_of_this_thread();
+            let (home, returned) = mpsc::channel();
+            let opened = open_first(wanted.as_deref(), config, latency, &home, &ends.meter);
+            let live = match opened {
+                Ok((controller, live)) => {
+                    let _ = opened_tx.send(Ok((controller, live.device.clone())));
+                    live
                 }
-                .run(live);
-            })
-            .map_err(OutputError::Thread)?;
+                Err(err) => {
+                    let _ = opened_tx.send(Err(err));
+                    return;
+                }
+            };
+            Supervisor {
+                wanted,
+                latency,
+                home,
+                returned,
+                health: ends.health,
+                meter: ends.meter,
+                stop: ends.stop,
+                episode: Episode::default(),
+                last_error: None,
+            }
+            .run(live);
+        })
+        .map_err(OutputError::Thread)?;
         let (controller, device_name) = opened_rx
             .recv()
             .map_err(|_| OutputError::Device("the audio thread ended while opening".into()))??;
@@ -216,11 +200,7 @@ impl DeviceOutput {
             controller,
             DeviceOutput {
                 name: device_name,
-                health: health_rx,
-                meter,
-                stop: Some(stop_tx),
-                done: Mutex::new(done_rx),
-                thread: Some(thread),
+                live,
             },
         ))
     }
@@ -242,14 +222,14 @@ impl DeviceOutput {
     /// Whether it plays now.
     #[must_use]
     pub fn health(&self) -> OutputHealth {
-        self.health.borrow().clone()
+        self.live.health()
     }
 
     /// A receiver that changes each time the health does (see
     /// [`RunningOutput::watch`](super::RunningOutput::watch)).
     #[must_use]
     pub fn watch(&self) -> watch::Receiver<OutputHealth> {
-        self.health.clone()
+        self.live.watch()
     }
 
     /// The delay the device reported in its latest callback between that callback and
@@ -257,28 +237,7 @@ impl DeviceOutput {
     /// before it reported one and while the device is down.
     #[must_use]
     pub fn latency(&self) -> Option<Duration> {
-        self.meter.get()
-    }
-}
-
-impl Drop for DeviceOutput {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        let Some(thread) = self.thread.take() else {
-            return;
-        };
-        let ended = match self.done.get_mut() {
-            Ok(done) => done.recv_timeout(STOP_WAIT),
-            Err(_) => Err(mpsc::RecvTimeoutError::Disconnected),
-        };
-        match ended {
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                tracing::warn!("the sound card did not close in time; leaving it behind");
-            }
-            _ => {
-                let _ = thread.join();
-            }
-        }
+        self.live.latency()
     }
 }
 

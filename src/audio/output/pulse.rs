@@ -27,9 +27,8 @@ mod test;
 mod timing;
 mod watchdog;
 
+use std::sync::Arc;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -38,6 +37,7 @@ use self::connection::{Event, Inbox};
 use self::dialer::{Dialer, Refused};
 use self::stream::Scratch;
 use self::supervisor::{Reporter, Supervisor};
+use super::live::LiveThread;
 use super::meter::LatencyMeter;
 use super::priority::raise_priority_of_this_thread;
 use super::{Latency, OutputError, OutputHealth};
@@ -66,20 +66,12 @@ const WAKE_AND_WRITE: Duration = Duration::from_millis(1);
 /// more queued than asked (its queue is topped up a request at a time).
 const HISTORY_SLACK: Duration = Duration::from_millis(20);
 
-/// How long dropping a [`PulseOutput`] waits for its thread before leaving it behind.
-const STOP_WAIT: Duration = Duration::from_secs(3);
-
 /// An engine playing to a PulseAudio sink. The stream lives on the output's own thread,
 /// which reconnects when the server goes away or stops taking audio; dropping this stops
 /// both.
 pub struct PulseOutput {
     name: String,
-    health: watch::Receiver<OutputHealth>,
-    meter: Arc<LatencyMeter>,
-    stop: Option<mpsc::Sender<()>>,
-    /// Disconnects when the thread ends (in a mutex: receivers are not `Sync`).
-    done: Mutex<mpsc::Receiver<()>>,
-    thread: Option<JoinHandle<()>>,
+    live: LiveThread,
 }
 
 impl PulseOutput {
@@ -110,39 +102,36 @@ impl PulseOutput {
         renderer.keep_history(history);
         let (sender, events) = mpsc::channel();
         let wake = sender.clone();
-        let (stop_tx, stop) = mpsc::channel();
-        let (done_tx, done) = mpsc::channel::<()>();
         let (opened_tx, opened) = mpsc::channel();
-        let (health_tx, health) = watch::channel(OutputHealth::Playing { recovered: None });
-        let meter = Arc::new(LatencyMeter::default());
-        let inbox = Inbox {
-            sender,
-            events,
-            stop,
-        };
-        let thread_meter = meter.clone();
         let wanted = sink.map(str::to_owned);
-        let thread = std::thread::Builder::new()
-            .name("gongan-pulse-output".into())
-            .spawn(move || {
-                let _done = done_tx;
+        let live = LiveThread::spawn(
+            "the PulseAudio output",
+            "gongan-pulse-output",
+            move |ends| {
+                let _done = ends.done;
                 // Before the reader thread is started from here: it inherits the priority.
                 raise_priority_of_this_thread();
+                let inbox = Inbox {
+                    sender,
+                    events,
+                    stop: ends.stop,
+                };
                 run(
                     Dialer::new(wanted, latency, BLOCK_FRAMES.max(history)),
                     renderer,
                     Scratch::new(history),
                     inbox,
-                    thread_meter,
-                    health_tx,
+                    ends.meter,
+                    ends.health,
                     opened_tx,
                 );
-            })
-            .map_err(OutputError::Thread)?;
+            },
+        )
+        .map_err(OutputError::Thread)?;
         let (name, sink_latency) = match opened.recv() {
             Ok(Ok(opened)) => opened,
             refused => {
-                let _ = thread.join();
+                live.join();
                 return Err(match refused {
                     Ok(Err(Refused::NoSink(what))) => OutputError::NoDevice(what),
                     Ok(Err(Refused::Failed(why))) => OutputError::Device(why),
@@ -160,17 +149,7 @@ impl PulseOutput {
             // Gone only once the output is: then nothing is to be rewritten.
             let _ = wake.send(Event::Nudge);
         });
-        Ok((
-            controller,
-            PulseOutput {
-                name,
-                health,
-                meter,
-                stop: Some(stop_tx),
-                done: Mutex::new(done),
-                thread: Some(thread),
-            },
-        ))
+        Ok((controller, PulseOutput { name, live }))
     }
 
     /// The sink's name, as the server reported it when the stream was created.
@@ -189,14 +168,14 @@ impl PulseOutput {
     /// Whether it plays now.
     #[must_use]
     pub fn health(&self) -> OutputHealth {
-        self.health.borrow().clone()
+        self.live.health()
     }
 
     /// A receiver that changes each time the health does (see
     /// [`RunningOutput::watch`](super::RunningOutput::watch)).
     #[must_use]
     pub fn watch(&self) -> watch::Receiver<OutputHealth> {
-        self.health.clone()
+        self.live.watch()
     }
 
     /// How long a frame written at the server's latest report waits before it is heard:
@@ -204,28 +183,7 @@ impl PulseOutput {
     /// the output is down.
     #[must_use]
     pub fn latency(&self) -> Option<Duration> {
-        self.meter.get()
-    }
-}
-
-impl Drop for PulseOutput {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        let Some(thread) = self.thread.take() else {
-            return;
-        };
-        let ended = match self.done.get_mut() {
-            Ok(done) => done.recv_timeout(STOP_WAIT),
-            Err(_) => Err(mpsc::RecvTimeoutError::Disconnected),
-        };
-        match ended {
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                tracing::warn!("the PulseAudio output did not stop in time; leaving it behind");
-            }
-            _ => {
-                let _ = thread.join();
-            }
-        }
+        self.live.latency()
     }
 }
 

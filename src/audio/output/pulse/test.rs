@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::audio::output::STARTUP;
+use crate::audio::output::live::STOP_WAIT;
 use crate::audio::{EngineEvent, Frame, Sound};
 
 /// Whether a server is expected here.
