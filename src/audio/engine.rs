@@ -266,9 +266,10 @@ struct Rewriting {
 impl Controller {
     /// Schedules `sound` to start exactly at frame `at` with a linear `gain`.
     ///
-    /// A frame already rendered starts at the beginning of the next block, and the
+    /// A frame already rendered starts at the beginning of the next block (for an output
+    /// that rewrites, at the first frame it can still change), and the
     /// [`EngineEvent::Started`] report says so; callers that must not play late sounds
-    /// (a session after a stall) check [`Controller::now`] first.
+    /// (a session after a stall) check [`Controller::earliest_frame`] first.
     pub fn play(
         &mut self,
         sound: Arc<Sound>,
@@ -350,7 +351,8 @@ impl Controller {
         self.volume
     }
 
-    /// Frames rendered so far: the earliest frame a sound can still start at.
+    /// Frames rendered so far: where the next block starts (and, except for an output
+    /// that rewrites, the earliest frame a sound can still start at).
     #[must_use]
     pub fn now(&self) -> Frame {
         self.clock.now()
@@ -427,8 +429,8 @@ impl Controller {
             .filter(|frame| *frame >= self.earliest_frame())
     }
 
-    /// When the next frame to be rendered will be heard: the earliest a sound scheduled
-    /// now can sound.
+    /// When the [earliest frame](Controller::earliest_frame) will be heard: the earliest a
+    /// sound scheduled now can sound.
     #[must_use]
     pub fn earliest_heard(&self) -> HostTime {
         self.output_clock.heard_at(self.earliest_frame())
