@@ -10,9 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gongan::audio::output::{
-    DeviceOutput, Latency, OutputHealth, OutputSpec, PulseOutput, RunningOutput, start,
+    DeviceOutput, Latency, OutputError, OutputHealth, OutputSpec, PulseOutput, RunningOutput,
+    STARTUP, start,
 };
-use gongan::audio::{Controller, EngineConfig, EngineEvent, Frame, HostTime, Sound};
+use gongan::audio::{
+    Controller, DEFAULT_SAMPLE_RATE, EngineConfig, EngineEvent, Frame, HostTime, Sound,
+};
 
 use crate::pulse::{exclusive_pulse, pull_the_plug, require_null_sink};
 use crate::recorder::{RATE, Recording, click, click_starts, dropouts};
@@ -463,4 +466,108 @@ fn a_pulse_output_comes_back_with_its_sound_server() {
         (0.0..20.0).contains(&delay),
         "heard {delay:.2} ms after being asked"
     );
+}
+
+/// Waits until `ready` gives a value, for at most `within`.
+fn poll_for<T>(within: Duration, mut ready: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = ready() {
+            return Some(value);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_pulse_output_plays_to_the_server_and_measures_its_latency() {
+    let _pulse = exclusive_pulse();
+    require_null_sink();
+    let (controller, output) = PulseOutput::open(None, EngineConfig::default(), Latency::DEFAULT)
+        .expect("a PulseAudio server to play to (scripts/test-pulse starts one)");
+    assert_eq!(output.health(), OutputHealth::Playing { recovered: None });
+    assert_eq!(output.fault(), None);
+    assert_eq!(
+        *output.watch().borrow(),
+        OutputHealth::Playing { recovered: None }
+    );
+    assert!(!output.name().is_empty());
+    poll_for(Duration::from_secs(2), || output.latency()).expect("a latency report within 2 s");
+    // The server asks for audio and the engine renders it: its clock moves. An idle null
+    // sink first finishes the long block it was rendering (up to 2 s).
+    let moving = poll_for(STARTUP, || {
+        (controller.now() > Frame(u64::from(DEFAULT_SAMPLE_RATE) / 10)).then_some(())
+    });
+    assert!(moving.is_some(), "the engine rendered nothing");
+    // Once it plays, about the latency asked for is queued.
+    let settled = poll_for(Duration::from_secs(1), || {
+        output
+            .latency()
+            .filter(|latency| *latency <= Duration::from_millis(100))
+    });
+    assert!(
+        settled.is_some(),
+        "{:?} queued, for {} asked",
+        output.latency(),
+        Latency::DEFAULT
+    );
+    let dropped = Instant::now();
+    drop(output);
+    assert!(
+        dropped.elapsed() < Duration::from_secs(3),
+        "the output took long to stop"
+    );
+}
+
+#[test]
+fn a_pulse_sink_the_server_does_not_have_is_no_device() {
+    let _pulse = exclusive_pulse();
+    require_null_sink();
+    match PulseOutput::open(
+        Some("gongan-no-such-sink"),
+        EngineConfig::default(),
+        Latency::DEFAULT,
+    ) {
+        Err(OutputError::NoDevice(what)) => assert!(what.contains("gongan-no-such-sink"), "{what}"),
+        Err(other) => panic!("another error: {other}"),
+        Ok(_) => panic!("opened a sink that does not exist"),
+    }
+}
+
+#[test]
+fn a_sound_scheduled_inside_the_pulse_queue_is_written_into_it() {
+    let _pulse = exclusive_pulse();
+    require_null_sink();
+    let (mut controller, output) =
+        PulseOutput::open(None, EngineConfig::default(), Latency::DEFAULT)
+            .expect("a PulseAudio server to play to (scripts/test-pulse starts one)");
+    let rate = u64::from(DEFAULT_SAMPLE_RATE);
+    poll_for(STARTUP, || {
+        (controller.now() > Frame(rate / 10)).then_some(())
+    })
+    .expect("the engine rendered nothing");
+    let click = Arc::new(Sound::mono(DEFAULT_SAMPLE_RATE, vec![0.5; 48]).expect("a sound"));
+    // A millisecond before the last frame rendered: queued, far from the sink yet (about
+    // 30 ms are queued), so it is written there rather than at the next block.
+    let rendered = controller.now();
+    let at = Frame(rendered.0 - rate / 1000);
+    controller.play(click, at, 1.0).expect("scheduled");
+    let started = poll_for(Duration::from_secs(1), || {
+        controller
+            .events()
+            .into_iter()
+            .find_map(|event| match event {
+                EngineEvent::Started { frame, .. } => Some(frame),
+                _ => None,
+            })
+    });
+    assert_eq!(
+        started,
+        Some(at),
+        "rendered up to {rendered} when scheduled"
+    );
+    assert_eq!(output.health(), OutputHealth::Playing { recovered: None });
 }

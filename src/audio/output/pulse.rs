@@ -22,8 +22,6 @@ mod connection;
 mod dialer;
 mod stream;
 mod supervisor;
-#[cfg(test)]
-mod test;
 mod timing;
 mod watchdog;
 
