@@ -11,8 +11,9 @@
 use super::MasterGain;
 use crate::audio::limiter::Limiter;
 
-/// Block starts kept; older ones are forgotten (a rewrite cannot reach before the oldest).
-const MAX_MARKS: usize = 512;
+/// The most block starts held: past it the oldest goes. Marks before the kept mix are
+/// dropped anyway, so this bounds only blocks of a frame or two over a long history.
+const MAX_MARKS_HELD: usize = 512;
 
 /// The state of the stages after the mix at the start of one block.
 #[derive(Clone)]
@@ -30,7 +31,8 @@ pub(super) struct History {
     mix: Vec<f32>,
     /// The frame after the last one recorded.
     end: u64,
-    /// Oldest first; `marks[0].frame` may lie before the kept mix and is then unusable.
+    /// Oldest first; only those of blocks that start inside the kept mix (a rewrite can
+    /// reach no further back), so a handful.
     marks: Vec<Mark>,
 }
 
@@ -42,7 +44,7 @@ impl History {
             capacity,
             mix: vec![0.0; 2 * capacity],
             end: position,
-            marks: Vec::with_capacity(MAX_MARKS),
+            marks: Vec::with_capacity(capacity.min(MAX_MARKS_HELD)),
         }
     }
 
@@ -54,7 +56,9 @@ impl History {
     /// Notes the state of the gain and limiter at the start of the block that begins at
     /// `frame`, before it is rendered.
     pub(super) fn mark(&mut self, frame: u64, limiter: &Limiter, master: &MasterGain) {
-        if self.marks.len() == MAX_MARKS {
+        let oldest_kept = self.oldest_kept();
+        self.marks.retain(|m| m.frame >= oldest_kept);
+        if self.marks.len() == self.marks.capacity() {
             self.marks.remove(0);
         }
         self.marks.push(Mark {
@@ -74,9 +78,14 @@ impl History {
         }
     }
 
+    /// The first frame whose mix is still kept.
+    fn oldest_kept(&self) -> u64 {
+        self.end.saturating_sub(self.capacity as u64)
+    }
+
     /// The latest mark at or before `frame` whose block is still wholly kept, if any.
     pub(super) fn mark_before(&self, frame: u64) -> Option<&Mark> {
-        let oldest_kept = self.end.saturating_sub(self.capacity as u64);
+        let oldest_kept = self.oldest_kept();
         self.marks
             .iter()
             .rev()
@@ -86,7 +95,7 @@ impl History {
 
     /// The earliest frame a rewrite can start at.
     pub(super) fn earliest(&self) -> Option<u64> {
-        let oldest_kept = self.end.saturating_sub(self.capacity as u64);
+        let oldest_kept = self.oldest_kept();
         self.marks
             .iter()
             .find(|m| m.frame >= oldest_kept)
@@ -114,7 +123,7 @@ impl History {
     /// happened, so they go, and `mark` (the state at `frame`) replaces them.
     pub(super) fn remark(&mut self, mark: Mark) {
         self.marks.retain(|m| m.frame < mark.frame);
-        if self.marks.len() == MAX_MARKS {
+        if self.marks.len() == self.marks.capacity() {
             self.marks.remove(0);
         }
         self.marks.push(mark);
