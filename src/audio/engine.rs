@@ -232,6 +232,7 @@ pub fn engine(config: EngineConfig) -> (Controller, Renderer) {
         master: MasterGain::new(config.sample_rate),
         sample_rate: config.sample_rate,
         history: None,
+        commands_taken_at: None,
     };
     (controller, renderer)
 }
@@ -470,6 +471,11 @@ pub struct Renderer {
     sample_rate: u32,
     /// Kept for an output that can overwrite audio it handed on; `None` otherwise.
     history: Option<History>,
+    /// Where [`Renderer::rewrite`] last took the controller's commands. The block rendered
+    /// from there takes none: a sound scheduled in between would start late, at that
+    /// block's first frame, and the output's next rewrite would find nothing to place. Left
+    /// queued, the next rewrite starts it on its own frame.
+    commands_taken_at: Option<u64>,
 }
 
 /// The master gain as the renderer applies it, moving linearly to each new target.
@@ -579,6 +585,7 @@ impl Renderer {
         let capacity = self.history.as_ref()?.capacity();
         assert!(out.len() >= 2 * capacity, "rewrite: `out` too short");
         self.take_commands();
+        self.commands_taken_at = Some(self.position);
         let history = self.history.as_ref()?;
         let end = self.position;
         let floor = history.earliest()?.max(earliest.0);
@@ -667,7 +674,9 @@ impl Renderer {
         let frames = block.len() / 2;
         block.fill(0.0);
         self.send_retired();
-        self.take_commands();
+        if self.commands_taken_at.take() != Some(self.position) {
+            self.take_commands();
+        }
         self.start_due(frames);
         let block = &mut block[..2 * frames];
         let mut i = 0;

@@ -530,6 +530,32 @@ fn nothing_due_inside_the_rendered_audio_leaves_it_alone() {
 }
 
 #[test]
+fn a_sound_scheduled_between_a_rewrite_and_the_next_block_waits_to_be_written_in_place() {
+    let (mut controller, mut renderer) = engine(config());
+    renderer.keep_history(960);
+    render(&mut renderer, 960, 480);
+    let mut out = vec![0.0; 2 * 960];
+    // The output rewrites before each block; nothing is due yet.
+    assert_eq!(renderer.rewrite(Frame(0), &mut out), None);
+    // Scheduled inside the rendered audio just after that rewrite took the commands...
+    controller.play(click(32, 0.5), Frame(500), 1.0).unwrap();
+    // ...the next block does not start it late at its first frame,
+    let next = render(&mut renderer, 480, 480);
+    assert_eq!(first_nonzero_frame(&next), None);
+    assert_eq!(controller.events(), vec![]);
+    // and the next rewrite starts it on its own frame.
+    assert_eq!(renderer.rewrite(Frame(0), &mut out), Some(Frame(500)));
+    assert_eq!(out[0], 0.5);
+    // Blocks not preceded by a rewrite take the commands themselves.
+    render(&mut renderer, 480, 480);
+    controller.play(click(32, 0.5), Frame(2000), 1.0).unwrap();
+    assert_eq!(
+        first_nonzero_frame(&render(&mut renderer, 480, 480)),
+        Some(80)
+    );
+}
+
+#[test]
 fn a_sound_scheduled_inside_queued_audio_wakes_a_rewriting_output() {
     let (mut controller, mut renderer) = engine(config());
     let woken = Arc::new(std::sync::atomic::AtomicUsize::new(0));

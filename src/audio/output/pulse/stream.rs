@@ -256,12 +256,16 @@ impl Live {
     }
 
     /// Renders and sends what the server asked for, block by block, each stamped with
-    /// when its first frame is heard.
+    /// when its first frame is heard. Each block is preceded by a rewrite: a cue scheduled
+    /// inside the queue just before a request must be written into the queue, not started
+    /// at the new block's first frame because the request was handled before its nudge
+    /// (that played a "now" cue 20 ms late, one in a few hundred).
     fn render(&mut self, cx: &mut Context<'_>) -> Result<(), String> {
         let now = Instant::now();
         let mut frames = frames_in(self.owed);
         self.owed -= bytes_of(frames);
         while frames > 0 {
+            self.rewrite(cx)?;
             let n = frames.min(BLOCK_FRAMES as u64);
             let block = &mut cx.scratch.block[..CHANNELS * n as usize];
             let heard = now + self.clock.heard_after(self.written, now, self.written);
