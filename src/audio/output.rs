@@ -1,6 +1,8 @@
 //! Outputs: what drives the renderer and where its audio goes.
 //!
-//! - `device` / `device:NAME` — the sound card through cpal; the real-time path.
+//! - `device` — the default sound card: through PulseAudio's own protocol (as `pulse`)
+//!   when a PulseAudio server answers, else through cpal (a bare ALSA card).
+//! - `device:NAME` — that device through cpal (`gongan devices` lists them).
 //! - `pulse` / `pulse:SINK` — a PulseAudio sink through PulseAudio's own protocol, which
 //!   lets a cue asked for now be written into the audio already queued (heard in a few
 //!   milliseconds, not after the whole queue).
@@ -45,7 +47,9 @@ use super::engine::{Controller, EngineConfig, engine};
 /// Where audio goes, as given on the command line (`--output`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutputSpec {
-    /// The default sound card (`None`) or the one whose name contains the given text.
+    /// The default sound card (`None`: PulseAudio's default sink through its own
+    /// protocol when a server answers, else cpal's default device), or the cpal device
+    /// whose name contains the given text.
     Device(Option<String>),
     /// A PulseAudio sink — the default one (`None`) or the one of that name — through
     /// PulseAudio's own protocol: a cue asked for now is written into the audio already
@@ -392,25 +396,23 @@ pub fn start(
 /// Opens a real-time output and builds an engine for it; a sound card is asked to queue
 /// about `latency` of audio.
 ///
-/// The default device falls back to the null output with a warning when no sound card can
-/// be opened, so the clock and the API keep working. A named device that cannot be opened
-/// is an error: the user asked for that one. A sound card that fails later is reopened by
-/// the output itself (see [`RunningOutput::watch`]).
+/// The default device is PulseAudio's default sink through its own protocol when a
+/// PulseAudio server answers (a cue asked for now is heard in milliseconds, not after
+/// cpal's queue), else cpal's default device; it falls back to the null output with a
+/// warning when no sound card can be opened, so the clock and the API keep working. A
+/// named device that cannot be opened is an error: the user asked for that one. A sound
+/// card that fails later is reopened by the output itself (see [`RunningOutput::watch`]).
 pub fn start_with_latency(
     spec: &OutputSpec,
     config: EngineConfig,
     latency: Latency,
 ) -> Result<(Controller, RunningOutput), OutputError> {
     match spec {
-        OutputSpec::Device(name) => match DeviceOutput::open_with(name.as_deref(), config, latency)
-        {
-            Ok((controller, device)) => Ok((controller, RunningOutput::Device(device))),
-            Err(err) if name.is_none() => {
-                tracing::warn!("{err}; playing to the null output instead (no sound)");
-                start_null(config)
-            }
-            Err(err) => Err(err),
-        },
+        OutputSpec::Device(None) => start_default_device(config, latency),
+        OutputSpec::Device(Some(name)) => {
+            let (controller, device) = DeviceOutput::open_with(Some(name), config, latency)?;
+            Ok((controller, RunningOutput::Device(device)))
+        }
         // Asked for by name: no quiet fallback to the null output.
         OutputSpec::Pulse(sink) => {
             let (controller, pulse) = PulseOutput::open(sink.as_deref(), config, latency)?;
@@ -426,6 +428,25 @@ pub fn start_with_latency(
             Ok((controller, RunningOutput::Pipe(pipe)))
         }
         OutputSpec::Wav(_) => Err(OutputError::NotRealTime),
+    }
+}
+
+/// The default sound card, the best way there is to it: see [`start_with_latency`].
+fn start_default_device(
+    config: EngineConfig,
+    latency: Latency,
+) -> Result<(Controller, RunningOutput), OutputError> {
+    match PulseOutput::open(None, config, latency) {
+        Ok((controller, pulse)) => return Ok((controller, RunningOutput::Pulse(pulse))),
+        // No server is the normal case on a bare ALSA machine: said quietly.
+        Err(err) => tracing::info!("not playing through PulseAudio's own protocol: {err}"),
+    }
+    match DeviceOutput::open_with(None, config, latency) {
+        Ok((controller, device)) => Ok((controller, RunningOutput::Device(device))),
+        Err(err) => {
+            tracing::warn!("{err}; playing to the null output instead (no sound)");
+            start_null(config)
+        }
     }
 }
 

@@ -18,9 +18,11 @@ pub struct ServeArgs {
     /// Where the sound goes: device, device:NAME, pulse, pulse:SINK, null, or
     /// pipe:PATH[?buffer=MS] [default: device; null when there is no sound card].
     ///
-    /// pulse plays to PulseAudio's default sink (pulse:SINK to that one) through its own
-    /// protocol: a cue asked for now is written into the audio already queued, so it is
-    /// heard within a few milliseconds instead of after the whole --latency.
+    /// device plays to PulseAudio's default sink through PulseAudio's own protocol when a
+    /// PulseAudio server answers (as pulse does): a cue asked for now is written into the
+    /// audio already queued, so it is heard within a few milliseconds instead of after the
+    /// whole --latency. Without a server it opens the default sound card through cpal.
+    /// pulse:SINK plays to that sink; device:NAME to that cpal device (gongan devices).
     ///
     /// pipe:PATH writes 48 kHz 16-bit stereo into the FIFO PATH (made if missing) for
     /// Snapcast's pipe source, so every room with a snapclient plays in sync; buffer is

@@ -14,13 +14,14 @@ use gongan::config::PackChoice;
 use serde_json::{Value, json};
 
 use crate::http_support::{Events, TestServer};
-use crate::pulse::{exclusive_pulse, pull_the_plug, require_null_sink};
+use crate::pulse::{SINK, exclusive_pulse, pull_the_plug, require_null_sink};
 use crate::recorder::{Recording, onsets};
 use crate::render::click_pack;
 
 /// 4 s of buka, then 30 s of lancaran at full density: a stroke every ~1.9 s.
 const PLAN: &str = r#"{"name": "Outage", "segments": [{"title": "Hold", "duration": "30s", "form": "lancaran", "density": "full"}]}"#;
 
+/// Through the default output: PulseAudio's own protocol.
 #[test]
 fn a_sound_server_that_dies_and_returns_loses_no_time() {
     let _pulse = exclusive_pulse();
@@ -29,7 +30,20 @@ fn a_sound_server_that_dies_and_returns_loses_no_time() {
         .enable_all()
         .build()
         .unwrap()
-        .block_on(outage());
+        .block_on(outage(OutputSpec::Device(None)));
+}
+
+/// Through cpal, as on a machine whose sound card has no PulseAudio server in front of
+/// it — here the same server, by the name cpal gives its sink.
+#[test]
+fn a_sound_server_that_dies_and_returns_loses_no_time_through_cpal() {
+    let _pulse = exclusive_pulse();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(outage(OutputSpec::Device(Some(SINK.into()))));
 }
 
 /// UTC (RFC 3339, as events carry it) to a host instant, through one reading of both
@@ -73,7 +87,7 @@ async fn health(server: &TestServer) -> Value {
     server.get("/healthz").await.json
 }
 
-async fn outage() {
+async fn outage(output: OutputSpec) {
     // The server's own account of the outage, in the test's output if it fails.
     let _ = tracing_subscriber::fmt()
         .with_env_filter("gongan=info")
@@ -83,7 +97,7 @@ async fn outage() {
     let dir = tempfile::tempdir().unwrap();
     let pack = click_pack(dir.path());
     let server = TestServer::start_with(|c| {
-        c.output = OutputSpec::Device(None);
+        c.output = output;
         c.pack = PackChoice::Dir(pack);
     })
     .await;

@@ -10,14 +10,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gongan::audio::output::{
-    DeviceOutput, Latency, OutputError, OutputHealth, OutputSpec, PulseOutput, RunningOutput,
-    STARTUP, start,
+    DeviceOutput, Latency, OutputError, OutputHealth, OutputKind, OutputSpec, PulseOutput,
+    RunningOutput, STARTUP, start,
 };
 use gongan::audio::{
     Controller, DEFAULT_SAMPLE_RATE, EngineConfig, EngineEvent, Frame, HostTime, Sound,
 };
 
-use crate::pulse::{exclusive_pulse, pull_the_plug, require_null_sink};
+use crate::pulse::{SINK, exclusive_pulse, pull_the_plug, require_null_sink};
 use crate::recorder::{RATE, Recording, click, click_starts, dropouts};
 
 /// Waits (on the engine's own reports) until `id`'s sound has been fully rendered,
@@ -107,23 +107,41 @@ fn a_stroke_played_through_the_sound_card_is_recorded() {
     );
 }
 
+/// With a PulseAudio server, the default output speaks its protocol (and rewrites its
+/// queue for a cue asked for now); a device named is opened through cpal.
 #[test]
-fn the_default_output_is_the_sound_card_when_there_is_one() {
+fn the_default_output_is_pulseaudio_s_protocol_when_a_server_answers() {
     let _pulse = exclusive_pulse();
     require_null_sink();
     let (controller, output) = start(&OutputSpec::Device(None), EngineConfig::default()).unwrap();
+    assert!(
+        matches!(output, RunningOutput::Pulse(_)),
+        "{}",
+        output.describe()
+    );
+    assert_eq!(output.describe(), format!("pulse:{SINK}"));
+    assert_eq!(output.kind(), OutputKind::Device);
+    assert_clock_runs(&controller);
+    drop(output);
+
+    let named = OutputSpec::Device(Some(SINK.into()));
+    let (controller, output) = start(&named, EngineConfig::default()).unwrap();
     assert!(
         matches!(output, RunningOutput::Device(_)),
         "{}",
         output.describe()
     );
-    // Its clock runs: wait for it to pass a tenth of a second of frames.
+    assert_clock_runs(&controller);
+}
+
+/// Waits for the output's clock to pass a tenth of a second of frames.
+fn assert_clock_runs(controller: &Controller) {
     let target = Frame::from_seconds(0.1, controller.sample_rate());
     let deadline = Instant::now() + Duration::from_secs(5);
     while controller.now() < target {
         assert!(
             Instant::now() < deadline,
-            "the device clock does not advance"
+            "the output's clock does not advance"
         );
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -135,13 +153,28 @@ fn reversed(samples: &[f32]) -> Vec<f32> {
 
 /// A sound server that dies mid-play is reported — once, in one clear line — and the
 /// command ends with an error instead of crashing or flooding the log. The server is the
-/// tests' own; it is started again afterwards exactly as `make test` starts it.
+/// tests' own; it is started again afterwards exactly as `make test` starts it. Through the
+/// default output (PulseAudio's protocol), whose messages start with `PulseAudio output: `.
 #[test]
 fn a_vanishing_sound_card_is_reported_not_a_crash() {
+    vanishing_sound_card(&[], "PulseAudio output: ");
+}
+
+/// The same through cpal, whose messages say `sound card error: `.
+#[test]
+fn a_vanishing_sound_card_is_reported_not_a_crash_through_cpal() {
+    vanishing_sound_card(
+        &["--output", &format!("device:{SINK}")],
+        "sound card error: ",
+    );
+}
+
+fn vanishing_sound_card(output: &[&str], logged: &str) {
     let _pulse = exclusive_pulse();
     require_null_sink();
     let mut child = Command::new(env!("CARGO_BIN_EXE_gongan"))
         .args(["pack", "play", "--only", "gong,kenong", "--gap", "2"])
+        .args(output)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -174,8 +207,9 @@ fn a_vanishing_sound_card_is_reported_not_a_crash() {
     // Each distinct error is logged once, not once per failed call (thousands a second).
     let errors: Vec<&str> = stderr
         .lines()
-        .filter_map(|l| l.split("sound card error: ").nth(1))
+        .filter_map(|l| l.split(logged).nth(1))
         .collect();
+    assert!(!errors.is_empty(), "no '{logged}' line: {stderr}");
     let distinct: std::collections::HashSet<_> = errors.iter().collect();
     assert_eq!(errors.len(), distinct.len(), "{stderr}");
 }
