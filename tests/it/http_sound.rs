@@ -8,7 +8,7 @@ use gongan::audio::Frame;
 use gongan::audio::output::OutputSpec;
 use serde_json::json;
 
-use crate::http_support::TestServer;
+use crate::http_support::{TestServer, block_on};
 use crate::pulse::{exclusive_pulse, require_null_sink};
 use crate::recorder::{RATE, Recording, dropouts, left_peak, onsets};
 
@@ -19,12 +19,7 @@ fn cues_over_http_are_heard_on_the_sound_card() {
     // PulseAudio is shared with the other sound-path tests, one at a time; the lock is
     // held outside the async part.
     let _pulse = exclusive_pulse();
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(heard_on_the_sound_card());
+    block_on(heard_on_the_sound_card());
 }
 
 async fn heard_on_the_sound_card() {

@@ -313,3 +313,15 @@ pub fn problem(reply: &Reply, status: u16, slug: &str) -> String {
     );
     detail
 }
+
+/// Runs a test's async part on a runtime of its own with two workers, as the machine the
+/// bars are for has two cores (what `#[tokio::test]` would give is one): for the tests
+/// that hold a lock, or run an OS thread, outside the async part.
+pub fn block_on(test: impl Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(test);
+}

@@ -18,7 +18,7 @@ use gongan::audio::output::OutputSpec;
 use gongan::config::PackChoice;
 use serde_json::{Value, json};
 
-use crate::http_support::{PATIENCE, TestServer};
+use crate::http_support::{PATIENCE, TestServer, block_on};
 use crate::pulse::{ExtraSink, exclusive_pulse, require_null_sink};
 use crate::recorder::{Recording, single_click_pack, spread, stroke_instants};
 
@@ -187,16 +187,6 @@ fn offsets(planned: &[f64], heard: &[f64]) -> Vec<f64> {
                 .unwrap_or(f64::INFINITY)
         })
         .collect()
-}
-
-/// Runs `test` on a runtime of its own.
-fn block_on(test: impl Future<Output = ()>) {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(test);
 }
 
 #[test]

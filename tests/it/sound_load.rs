@@ -13,7 +13,7 @@ use gongan::audio::output::OutputSpec;
 use gongan::config::PackChoice;
 use serde_json::{Value, json};
 
-use crate::http_support::{Events, TestServer};
+use crate::http_support::{Events, TestServer, block_on};
 use crate::pulse::{SINK, exclusive_pulse, pull_the_plug, require_null_sink};
 use crate::recorder::{Recording, onsets};
 use crate::render::click_pack;
@@ -25,12 +25,7 @@ const PLAN: &str = r#"{"name": "Outage", "segments": [{"title": "Hold", "duratio
 #[test]
 fn a_sound_server_that_dies_and_returns_loses_no_time() {
     let _pulse = exclusive_pulse();
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(outage(OutputSpec::Device(None)));
+    block_on(outage(OutputSpec::Device(None)));
 }
 
 /// Through cpal, as on a machine whose sound card has no PulseAudio server in front of
@@ -38,12 +33,7 @@ fn a_sound_server_that_dies_and_returns_loses_no_time() {
 #[test]
 fn a_sound_server_that_dies_and_returns_loses_no_time_through_cpal() {
     let _pulse = exclusive_pulse();
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(outage(OutputSpec::Device(Some(SINK.into()))));
+    block_on(outage(OutputSpec::Device(Some(SINK.into()))));
 }
 
 /// UTC (RFC 3339, as events carry it) to a host instant, through one reading of both
@@ -215,12 +205,7 @@ fn assert_heard_on_time(recorded: &crate::recorder::Recorded, planned: &[Instant
 #[test]
 fn with_both_cores_busy_every_stroke_is_on_time_or_reported_missed() {
     let _pulse = exclusive_pulse();
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(under_load());
+    block_on(under_load());
 }
 
 async fn under_load() {
