@@ -17,7 +17,7 @@ use gongan::audio::{
     Controller, DEFAULT_SAMPLE_RATE, EngineConfig, EngineEvent, Frame, HostTime, Sound,
 };
 
-use crate::pulse::{SINK, exclusive_pulse, pull_the_plug, require_null_sink};
+use crate::pulse::{ExtraSink, SINK, exclusive_pulse, pull_the_plug, require_null_sink};
 use crate::recorder::{RATE, Recording, click, click_starts, dropouts};
 
 /// Waits (on the engine's own reports) until `id`'s sound has been fully rendered,
@@ -569,6 +569,42 @@ fn a_pulse_sink_the_server_does_not_have_is_no_device() {
         Err(other) => panic!("another error: {other}"),
         Ok(_) => panic!("opened a sink that does not exist"),
     }
+}
+
+/// The server moves gongan's stream to another sink, as a user does in a mixer: the output
+/// (and so `/healthz`) names the sink it plays to now.
+#[test]
+fn a_pulse_output_moved_to_another_sink_says_where_it_plays() {
+    let _pulse = exclusive_pulse();
+    require_null_sink();
+    let _other = ExtraSink::load("gongan-moved-to");
+    let (_controller, output) = PulseOutput::open(None, EngineConfig::default(), Latency::DEFAULT)
+        .expect("a PulseAudio server to play to (scripts/test-pulse starts one)");
+    assert_eq!(output.name(), SINK);
+    let inputs = Command::new("pactl")
+        .args(["list", "short", "sink-inputs"])
+        .output()
+        .expect("pactl runs");
+    let inputs = String::from_utf8_lossy(&inputs.stdout);
+    // The output's stream is the only one playing (the recorder's would be a record stream).
+    let ours: Vec<&str> = inputs
+        .lines()
+        .filter_map(|l| l.split('\t').next())
+        .collect();
+    assert_eq!(ours.len(), 1, "{inputs}");
+    let moved = Command::new("pactl")
+        .args(["move-sink-input", ours[0], "gongan-moved-to"])
+        .status()
+        .expect("pactl runs");
+    assert!(moved.success());
+    poll_for(Duration::from_secs(5), || {
+        (output.name() == "gongan-moved-to").then_some(())
+    })
+    .unwrap_or_else(|| panic!("still says it plays to {}", output.name()));
+    assert_eq!(
+        RunningOutput::Pulse(output).describe(),
+        "pulse:gongan-moved-to"
+    );
 }
 
 #[test]

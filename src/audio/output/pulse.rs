@@ -25,8 +25,8 @@ mod supervisor;
 mod timing;
 mod watchdog;
 
-use std::sync::Arc;
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -36,7 +36,6 @@ use self::dialer::{Dialer, Refused};
 use self::stream::Scratch;
 use self::supervisor::{Reporter, Supervisor};
 use super::live::LiveThread;
-use super::meter::LatencyMeter;
 use super::priority::raise_priority_of_this_thread;
 use super::{Latency, OutputError, OutputHealth};
 use crate::audio::DEFAULT_SAMPLE_RATE;
@@ -68,8 +67,31 @@ const HISTORY_SLACK: Duration = Duration::from_millis(20);
 /// which reconnects when the server goes away or stops taking audio; dropping this stops
 /// both.
 pub struct PulseOutput {
-    name: String,
+    /// The sink played to, kept up to date by the output's thread (see [`SinkName`]).
+    sink: SinkName,
     live: LiveThread,
+}
+
+/// The name of the sink the stream plays to, shared with the output's thread: the server
+/// may move the stream to another sink (a user picks one in a mixer), or a reconnect may
+/// find another default sink.
+#[derive(Clone, Default)]
+pub(super) struct SinkName(Arc<Mutex<String>>);
+
+impl SinkName {
+    pub(super) fn set(&self, sink: &str) {
+        let mut name = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if *name != sink {
+            sink.clone_into(&mut name);
+        }
+    }
+
+    fn get(&self) -> String {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
 }
 
 impl PulseOutput {
@@ -102,6 +124,8 @@ impl PulseOutput {
         let wake = sender.clone();
         let (opened_tx, opened) = mpsc::channel();
         let wanted = sink.map(str::to_owned);
+        let sink = SinkName::default();
+        let playing_to = sink.clone();
         let live = LiveThread::spawn(
             "the PulseAudio output",
             "gongan-pulse-output",
@@ -119,8 +143,7 @@ impl PulseOutput {
                     renderer,
                     Scratch::new(history),
                     inbox,
-                    ends.meter,
-                    ends.health,
+                    Reporter::new(ends.health, ends.meter, playing_to),
                     opened_tx,
                 );
             },
@@ -147,13 +170,14 @@ impl PulseOutput {
             // Gone only once the output is: then nothing is to be rewritten.
             let _ = wake.send(Event::Nudge);
         });
-        Ok((controller, PulseOutput { name, live }))
+        Ok((controller, PulseOutput { sink, live }))
     }
 
-    /// The sink's name, as the server reported it when the stream was created.
+    /// The name of the sink it plays to: the one the stream was created on, or the one
+    /// the server last moved it to.
     #[must_use]
-    pub fn name(&self) -> &str {
-        &self.name
+    pub fn name(&self) -> String {
+        self.sink.get()
     }
 
     /// Why the output is not playing, while it is down (the server gone or not taking
@@ -195,8 +219,7 @@ fn run(
     renderer: Renderer,
     scratch: Scratch,
     inbox: Inbox,
-    meter: Arc<LatencyMeter>,
-    health: watch::Sender<OutputHealth>,
+    mut report: Reporter,
     opened: mpsc::Sender<Opened>,
 ) {
     let (connection, info) = match dialer.dial(&inbox) {
@@ -206,6 +229,7 @@ fn run(
             return;
         }
     };
+    report.plays_to(&info.sink);
     if opened
         .send(Ok((info.sink.clone(), info.sink_latency)))
         .is_err()
@@ -217,7 +241,7 @@ fn run(
         renderer,
         scratch,
         inbox,
-        report: Reporter::new(health, meter),
+        report,
     }
     .run(connection, info);
 }

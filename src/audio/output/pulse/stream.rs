@@ -248,6 +248,7 @@ impl Live {
             Command::PlaybackStreamMoved(params) if params.stream_index == ours => {
                 let sink = params.device_name.to_string_lossy().into_owned();
                 tracing::info!(%sink, "PulseAudio moved gongan's stream to another sink");
+                cx.report.plays_to(&sink);
                 self.info.sink = sink;
                 Ok(())
             }

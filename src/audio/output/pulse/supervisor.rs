@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use super::SinkName;
 use super::connection::{Connection, Inbox};
 use super::dialer::{Dialer, Refused, StreamInfo};
 use super::stream::{Context, Ended, Scratch, play};
@@ -27,20 +28,32 @@ pub(super) struct Reporter {
     episode: Episode,
     /// When the current outage began and what began it; `None` while a stream plays.
     outage: Option<(Instant, String)>,
+    sink: SinkName,
 }
 
 impl Reporter {
-    pub(super) fn new(health: watch::Sender<OutputHealth>, meter: Arc<LatencyMeter>) -> Reporter {
+    pub(super) fn new(
+        health: watch::Sender<OutputHealth>,
+        meter: Arc<LatencyMeter>,
+        sink: SinkName,
+    ) -> Reporter {
         Reporter {
             health,
             meter,
             episode: Episode::default(),
             outage: None,
+            sink,
         }
+    }
+
+    /// The stream plays to `sink` (from its creation, or since the server moved it).
+    pub(super) fn plays_to(&mut self, sink: &str) {
+        self.sink.set(sink);
     }
 
     /// The server asks the stream on `sink` for audio: it plays, again if it was down.
     pub(super) fn flowing(&mut self, sink: &str) {
+        self.plays_to(sink);
         let Some((since, _)) = self.outage.take() else {
             return;
         };
