@@ -165,7 +165,6 @@ impl DeviceOutput {
         let (opened_tx, opened_rx) = mpsc::channel();
         let wanted = name.map(str::to_owned);
         let live = LiveThread::spawn("the sound card", "gongan-device-output", move |ends| {
-            let _done = ends.done;
             raise_priority_of_this_thread();
             let (home, returned) = mpsc::channel();
             let opened = open_first(wanted.as_deref(), config, latency, &home, &ends.meter);

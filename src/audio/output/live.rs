@@ -14,7 +14,7 @@ use super::meter::LatencyMeter;
 
 /// How long stopping waits for the thread before leaving it behind: a sound server that
 /// hangs can hold a stream's teardown.
-pub(super) const STOP_WAIT: Duration = Duration::from_secs(3);
+const STOP_WAIT: Duration = Duration::from_secs(3);
 
 /// The owner's side of an output's thread. Dropping it stops the thread.
 pub(super) struct LiveThread {
@@ -32,8 +32,6 @@ pub(super) struct LiveThread {
 pub(super) struct ThreadEnds {
     /// Disconnects (or sends) when the output is dropped.
     pub(super) stop: mpsc::Receiver<()>,
-    /// Dropped when the thread ends.
-    pub(super) done: mpsc::Sender<()>,
     pub(super) health: watch::Sender<OutputHealth>,
     pub(super) meter: Arc<LatencyMeter>,
 }
@@ -47,18 +45,21 @@ impl LiveThread {
         body: impl FnOnce(ThreadEnds) + Send + 'static,
     ) -> std::io::Result<LiveThread> {
         let (stop_tx, stop) = mpsc::channel();
-        let (done_tx, done) = mpsc::channel();
+        let (done_tx, done) = mpsc::channel::<()>();
         let (health_tx, health) = watch::channel(OutputHealth::Playing { recovered: None });
         let meter = Arc::new(LatencyMeter::default());
         let ends = ThreadEnds {
             stop,
-            done: done_tx,
             health: health_tx,
             meter: meter.clone(),
         };
         let thread = std::thread::Builder::new()
             .name(name.to_owned())
-            .spawn(move || body(ends))?;
+            .spawn(move || {
+                // Disconnects `done` when the thread ends, however it ends.
+                let _done = done_tx;
+                body(ends);
+            })?;
         Ok(LiveThread {
             what,
             health,

@@ -8,9 +8,10 @@
 //! and the server plays the new audio in place of the old. So when the control side
 //! schedules a sound inside audio already rendered, it wakes this output's thread, which
 //! places the server's read index (from its latency reports, interpolated) and has the
-//! engine render the changed frames from a little after it ([`Renderer::rewrite`]); the cue is heard after the sink's own
-//! latency and a few milliseconds, not after the whole queue. cpal's stream cannot do
-//! that, hence the protocol spoken here directly (the `pulseaudio` crate's `protocol`).
+//! engine render the changed frames from a little after it ([`Renderer::rewrite`]); the
+//! cue is heard after the sink's own latency and a few milliseconds, not after the whole
+//! queue. cpal's stream cannot do that, hence the protocol spoken here directly (the
+//! `pulseaudio` crate's `protocol`).
 //!
 //! One thread per output plays the stream (`stream`); when the connection or the stream
 //! fails it reconnects with the same renderer (`supervisor`), reporting its health as the
@@ -130,7 +131,6 @@ impl PulseOutput {
             "the PulseAudio output",
             "gongan-pulse-output",
             move |ends| {
-                let _done = ends.done;
                 // Before the reader thread is started from here: it inherits the priority.
                 raise_priority_of_this_thread();
                 let inbox = Inbox {
@@ -149,7 +149,7 @@ impl PulseOutput {
             },
         )
         .map_err(OutputError::Thread)?;
-        let (name, sink_latency) = match opened.recv() {
+        let sink_latency = match opened.recv() {
             Ok(Ok(opened)) => opened,
             refused => {
                 live.join();
@@ -161,7 +161,7 @@ impl PulseOutput {
             }
         };
         tracing::info!(
-            sink = %name,
+            sink = %sink.get(),
             latency = %latency,
             sink_latency_ms = sink_latency.as_secs_f64() * 1e3,
             "playing to PulseAudio"
@@ -209,9 +209,9 @@ impl PulseOutput {
     }
 }
 
-/// What the thread tells `open` about the first stream: the sink's name and the latency
-/// the server configured for it.
-type Opened = Result<(String, Duration), Refused>;
+/// What the thread tells `open` about the first stream: the latency the server configured
+/// for its sink (whose name is in the output's [`SinkName`] by then).
+type Opened = Result<Duration, Refused>;
 
 /// The output's thread: opens the first stream, says how that went, and plays.
 fn run(
@@ -230,10 +230,7 @@ fn run(
         }
     };
     report.plays_to(&info.sink);
-    if opened
-        .send(Ok((info.sink.clone(), info.sink_latency)))
-        .is_err()
-    {
+    if opened.send(Ok(info.sink_latency)).is_err() {
         return;
     }
     Supervisor {
