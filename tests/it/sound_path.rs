@@ -392,9 +392,7 @@ fn a_cue_asked_for_now_through_pulse_is_heard_before_the_queue_plays_out() {
     let _pulse = exclusive_pulse();
     require_null_sink();
     let recording = Recording::start();
-    let (mut controller, output) =
-        PulseOutput::open(None, EngineConfig::default(), Latency::DEFAULT)
-            .expect("PulseAudio's default sink opens");
+    let (mut controller, output) = open_pulse();
     let click = Arc::new(Sound::mono(controller.sample_rate(), click()).unwrap());
     keep_up(&mut controller, Duration::from_millis(500));
     assert_eq!(output.fault(), None);
@@ -467,9 +465,7 @@ fn wait_for_health(
 fn a_pulse_output_comes_back_with_its_sound_server() {
     let _pulse = exclusive_pulse();
     require_null_sink();
-    let (mut controller, output) =
-        PulseOutput::open(None, EngineConfig::default(), Latency::DEFAULT)
-            .expect("PulseAudio's default sink opens");
+    let (mut controller, output) = open_pulse();
     wait_for_health(&mut controller, &output, "playing", |h| h.fault().is_none());
     let unplugged = pull_the_plug();
     wait_for_health(&mut controller, &output, "degraded", |h| {
@@ -502,6 +498,12 @@ fn a_pulse_output_comes_back_with_its_sound_server() {
     );
 }
 
+/// A pulse output on the tests' server's default sink, at the default latency.
+fn open_pulse() -> (Controller, PulseOutput) {
+    PulseOutput::open(None, EngineConfig::default(), Latency::DEFAULT)
+        .expect("a PulseAudio server to play to (scripts/test-pulse starts one)")
+}
+
 /// Waits until `ready` gives a value, for at most `within`.
 fn poll_for<T>(within: Duration, mut ready: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + within;
@@ -520,8 +522,7 @@ fn poll_for<T>(within: Duration, mut ready: impl FnMut() -> Option<T>) -> Option
 fn a_pulse_output_plays_to_the_server_and_measures_its_latency() {
     let _pulse = exclusive_pulse();
     require_null_sink();
-    let (controller, output) = PulseOutput::open(None, EngineConfig::default(), Latency::DEFAULT)
-        .expect("a PulseAudio server to play to (scripts/test-pulse starts one)");
+    let (controller, output) = open_pulse();
     assert_eq!(output.health(), OutputHealth::Playing { recovered: None });
     assert_eq!(output.fault(), None);
     assert_eq!(
@@ -578,8 +579,7 @@ fn a_pulse_output_moved_to_another_sink_says_where_it_plays() {
     let _pulse = exclusive_pulse();
     require_null_sink();
     let _other = ExtraSink::load("gongan-moved-to");
-    let (_controller, output) = PulseOutput::open(None, EngineConfig::default(), Latency::DEFAULT)
-        .expect("a PulseAudio server to play to (scripts/test-pulse starts one)");
+    let (_controller, output) = open_pulse();
     assert_eq!(output.name(), SINK);
     let inputs = Command::new("pactl")
         .args(["list", "short", "sink-inputs"])
@@ -611,9 +611,7 @@ fn a_pulse_output_moved_to_another_sink_says_where_it_plays() {
 fn a_sound_scheduled_inside_the_pulse_queue_is_written_into_it() {
     let _pulse = exclusive_pulse();
     require_null_sink();
-    let (mut controller, output) =
-        PulseOutput::open(None, EngineConfig::default(), Latency::DEFAULT)
-            .expect("a PulseAudio server to play to (scripts/test-pulse starts one)");
+    let (mut controller, output) = open_pulse();
     let rate = u64::from(DEFAULT_SAMPLE_RATE);
     poll_for(STARTUP, || {
         (controller.now() > Frame(rate / 10)).then_some(())
